@@ -1,0 +1,163 @@
+"""A new, empty ledger: every sheet and header, dropdowns, frozen headers, widths, date formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from funnel_sync.config import Config
+from funnel_sync.model import ActivityKind, Stage
+from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT
+from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS, Kind, Sheet
+
+LAST_ROW = 1_048_576
+REP_ROWS = 500  # the owner dropdown lists the Reps sheet's first 500 names
+ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+USER_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+ENGINE_HEADER_FILL = PatternFill("solid", fgColor="E7E6E6")
+
+
+def sheet_title(spec: Sheet, cfg: Config) -> str:
+    return cfg.sheets.get(spec.key) or spec.title(cfg.lang)
+
+
+def header_text(spec: Sheet, field: str, cfg: Config) -> str:
+    return cfg.headers.get(spec.key, {}).get(field) or spec.column(field).header(cfg.lang)
+
+
+def yes_no(cfg: Config) -> tuple[str, str]:
+    return ("是", "否") if cfg.lang == "zh" else ("yes", "no")
+
+
+def stage_choices(cfg: Config) -> list[str]:
+    order = (Stage.D, Stage.C, Stage.B, Stage.A, Stage.WON, Stage.LOST)
+    if cfg.lang == "zh":
+        return [s.code for s in order]
+    return ["D", "C", "B", "A", "won", "lost"]
+
+
+def kind_choices(cfg: Config) -> list[str]:
+    return [k.value if cfg.lang == "zh" else k.english for k in ActivityKind]
+
+
+def build_ledger(cfg: Config) -> openpyxl.Workbook:
+    """The empty ledger as an openpyxl workbook (new files only: never the team's own)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    reps_title = sheet_title(REPS, cfg)
+    reps_name_col = get_column_letter(REPS.columns.index(REPS.column("name")) + 1)
+    owner_list = f"'{reps_title}'!${reps_name_col}$2:${reps_name_col}${REP_ROWS + 1}"
+    for spec in SHEETS:
+        ws = wb.create_sheet(sheet_title(spec, cfg))
+        for index, col in enumerate(spec.columns, 1):
+            cell = ws.cell(row=1, column=index, value=header_text(spec, col.field, cfg))
+            cell.font = Font(bold=True, italic=col.is_engine)
+            cell.fill = ENGINE_HEADER_FILL if col.is_engine else USER_HEADER_FILL
+            cell.alignment = Alignment(vertical="center", wrap_text=False)
+            letter = get_column_letter(index)
+            ws.column_dimensions[letter].width = max(col.width, _display_width(cell.value) + 2)
+            if col.kind is Kind.DATE:
+                ws.column_dimensions[letter].number_format = DATE_FORMAT
+            elif col.kind is Kind.DATETIME:
+                ws.column_dimensions[letter].number_format = DATETIME_FORMAT
+            elif col.kind is Kind.AMOUNT:
+                ws.column_dimensions[letter].number_format = "#,##0"
+        ws.freeze_panes = "B2" if spec in (POOL, OPPORTUNITIES) else "A2"
+        if not spec.engine:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.columns))}1"
+        _add_dropdowns(ws, spec, cfg, owner_list)
+    wb.properties.creator = "funnel_sync"
+    return wb
+
+
+def _add_dropdowns(ws: object, spec: Sheet, cfg: Config, owner_list: str) -> None:
+    yes, no = yes_no(cfg)
+    lists: dict[str, str] = {}
+    for index, col in enumerate(spec.columns, 1):
+        if col.is_engine:
+            continue
+        letter = get_column_letter(index)
+        if col.kind is Kind.BOOL:
+            lists.setdefault(f'"{yes},{no}"', "")
+            lists[f'"{yes},{no}"'] += f" {letter}2:{letter}{LAST_ROW}"
+        elif col.kind is Kind.STAGE:
+            lists[f'"{",".join(stage_choices(cfg))}"'] = f"{letter}2:{letter}{LAST_ROW}"
+        elif col.kind is Kind.KIND:
+            lists[f'"{",".join(kind_choices(cfg))}"'] = f"{letter}2:{letter}{LAST_ROW}"
+        elif col.field in ("owner", "rep") and spec in (POOL, OPPORTUNITIES, ACTIVITIES):
+            lists.setdefault(owner_list, "")
+            lists[owner_list] += f" {letter}2:{letter}{LAST_ROW}"
+    for formula, sqref in lists.items():
+        # Owners may be blank or 释放 (release): a warning, not a hard stop, so typing works.
+        strict = formula != owner_list
+        dv = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop" if strict else "warning",
+        )
+        dv.sqref = sqref.strip()
+        ws.add_data_validation(dv)  # type: ignore[attr-defined]
+
+
+def _display_width(text: object) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text or ""))
+
+
+def workbook_bytes(wb: openpyxl.Workbook, when: dt.datetime) -> bytes:
+    """Save deterministically: fixed document times and zip entry times (same input, same
+    bytes)."""
+    wb.properties.created = when
+    wb.properties.modified = when
+    raw = io.BytesIO()
+    wb.save(raw)
+    return repack(raw.getvalue(), {})
+
+
+def repack(package: bytes, replace: dict[str, bytes]) -> bytes:
+    """The zip `package` with some parts replaced, every entry stamped with one fixed time."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            data = replace.get(info.filename, src.read(info.filename))
+            entry = zipfile.ZipInfo(info.filename, ZIP_EPOCH)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            dst.writestr(entry, data, compresslevel=6)
+    return out.getvalue()
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Create `path` atomically; refuse to overwrite an existing file."""
+    if path.exists():
+        raise FileExistsError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".~funnel_sync.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        # link() fails if the target appeared meanwhile: never clobber a file created by someone
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+
+
+def create_ledger(path: Path, cfg: Config, when: dt.datetime | None = None) -> None:
+    write_new_file(path, workbook_bytes(build_ledger(cfg), when or dt.datetime(2020, 1, 1)))

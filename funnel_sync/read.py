@@ -1,0 +1,732 @@
+"""Workbook → typed rows and located problems (python-calamine for the values)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import python_calamine as calamine
+
+from funnel_sync import parse
+from funnel_sync.config import Config
+from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, Source, Stage
+from funnel_sync.parse import Invalid
+from funnel_sync.problems import Problem, column_letter, make
+from funnel_sync.schema import (
+    ACTIVITIES,
+    OPPORTUNITIES,
+    POOL,
+    REPS,
+    SHEETS,
+    Column,
+    Kind,
+    Sheet,
+    match_key,
+)
+
+RELEASE_WORDS = frozenset({"释放", "release", "released", "公共", "公海"})
+HEADER_SEARCH_ROWS = 10  # headers below a title block are still found
+
+
+class WorkbookError(Exception):
+    """The file cannot be used as a ledger at all (exit code 2); the message says why and what
+    to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class SheetLayout:
+    """Where a ledger sheet sits in this workbook: its real name, header row, column per field."""
+
+    spec: Sheet
+    name: str  # the sheet name as in the file
+    header_row: int  # 1-based
+    columns: dict[str, int]  # field → 1-based column index
+    width: int  # used columns
+    height: int  # used rows (last row number)
+
+    def letter(self, field: str) -> str | None:
+        index = self.columns.get(field)
+        return column_letter(index) if index else None
+
+
+@dataclass(frozen=True)
+class Book:
+    """The parsed ledger: typed rows, where each sheet lies, and the problems met reading it."""
+
+    path: Path
+    customers: tuple[Customer, ...]
+    opportunities: tuple[Opportunity, ...]
+    activities: tuple[Activity, ...]
+    reps: tuple[Rep, ...]
+    layouts: dict[str, SheetLayout]  # by sheet key
+    sheet_names: tuple[str, ...]  # every sheet of the file, in order
+    date1904: bool
+    problems: tuple[Problem, ...] = ()
+    engine_rows: dict[str, list[list[Any]]] = field(default_factory=dict)  # raw engine sheets
+
+
+def read_book(path: Path, cfg: Config) -> Book:
+    """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems."""
+    check_file(path, cfg)
+    try:
+        workbook = calamine.CalamineWorkbook.from_path(str(path))
+    except calamine.PasswordError:
+        raise WorkbookError(_msg(cfg, path, "encrypted")) from None
+    except (calamine.CalamineError, calamine.XmlError, calamine.ZipError) as e:
+        raise WorkbookError(_msg(cfg, path, "unreadable", detail=_short(e))) from None
+    except Exception as e:  # calamine raises bare errors for some malformed parts
+        raise WorkbookError(_msg(cfg, path, "unreadable", detail=_short(e))) from None
+    with zipfile.ZipFile(path) as archive:
+        date1904 = _is_date1904(archive)
+        parts = _sheet_parts(archive)
+        reader = _SheetReader(workbook, archive, parts, cfg, date1904)
+        return reader.read(path)
+
+
+# ---- the file itself ----
+
+
+def check_file(path: Path, cfg: Config) -> None:
+    """Refuse, with a clear message, what is not an .xlsx/.xlsm package we can read safely."""
+    if not path.exists():
+        raise WorkbookError(_msg(cfg, path, "missing"))
+    if path.is_dir():
+        raise WorkbookError(_msg(cfg, path, "directory"))
+    size = path.stat().st_size
+    if size > cfg.limits.max_file_mb * 1024 * 1024:
+        raise WorkbookError(_msg(cfg, path, "too-big", mb=cfg.limits.max_file_mb))
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise WorkbookError(_msg(cfg, path, "unreadable", detail=e.strerror or str(e))) from None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        data = path.read_bytes()
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise WorkbookError(_msg(cfg, path, "encrypted"))
+        raise WorkbookError(_msg(cfg, path, "xls"))
+    if not head.startswith(b"PK"):
+        kind = "empty" if size == 0 else "not-zip"
+        raise WorkbookError(_msg(cfg, path, kind))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
+                raise WorkbookError(_msg(cfg, path, "ods"))
+            if "xl/workbook.xml" not in names:
+                raise WorkbookError(_msg(cfg, path, "not-xlsx"))
+            unpacked = sum(i.file_size for i in archive.infolist())
+            if unpacked > cfg.limits.max_unpacked_mb * 1024 * 1024:
+                raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
+            for info in archive.infolist():
+                if (
+                    info.compress_size
+                    and info.file_size / info.compress_size > 1000
+                    and info.file_size > 100 * 1024 * 1024
+                ):
+                    raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
+    except zipfile.BadZipFile:
+        raise WorkbookError(_msg(cfg, path, "truncated")) from None
+
+
+_FILE_MESSAGES = {
+    "missing": ("找不到文件: 请检查路径", "file not found: check the path"),
+    "directory": ("这是一个文件夹, 不是工作簿", "this is a folder, not a workbook"),
+    "empty": (
+        "文件是空的 (0 字节): 从备份恢复或重新保存",
+        "the file is empty (0 bytes): restore it from a backup or save it again",
+    ),
+    "not-zip": (
+        "不是 Excel 工作簿 (.xlsx): 可能是改了扩展名的 CSV 或文本; 请在 Excel 中另存为 .xlsx",
+        "not an Excel workbook (.xlsx): perhaps a CSV or text file "
+        "renamed; open it in Excel and save as .xlsx",
+    ),
+    "not-xlsx": (
+        "是 zip 文件但不是 Excel 工作簿: 请另存为 .xlsx",
+        "a zip file but not an Excel workbook: save it as .xlsx",
+    ),
+    "truncated": (
+        "文件已损坏或不完整 (zip 结构无法读取): 从备份恢复",
+        "the file is damaged or truncated (its zip structure cannot be read): "
+        "restore it from a backup",
+    ),
+    "xls": (
+        "这是旧版 Excel 97-2003 (.xls) 文件: 请在 Excel 中另存为 .xlsx",
+        "this is an old Excel 97-2003 (.xls) file: save it as .xlsx in Excel",
+    ),
+    "ods": (
+        "这是 OpenDocument (.ods) 文件: 请另存为 .xlsx",
+        "this is an OpenDocument (.ods) file: save it as .xlsx",
+    ),
+    "encrypted": (
+        "工作簿设置了打开密码 (已加密): 请在 Excel 中取消密码后再试",
+        "the workbook is password-protected (encrypted): remove the password in "
+        "Excel (File › Info › Protect Workbook) and try again",
+    ),
+    "too-big": (
+        "文件超过 {mb} MB 上限 (limits.max_file_mb)",
+        "the file is larger than the {mb} MB limit (limits.max_file_mb)",
+    ),
+    "bomb": (
+        "解压后超过 {mb} MB (可能是 zip 炸弹): 已拒绝",
+        "it unpacks to more than {mb} MB (a zip bomb?): refused",
+    ),
+    "unreadable": ("无法读取工作簿: {detail}", "cannot read the workbook: {detail}"),
+    "too-many-rows": (
+        "工作表「{sheet}」超过 {rows} 行上限 (limits.max_rows)",
+        "sheet '{sheet}' has more than {rows} rows (limits.max_rows)",
+    ),
+}
+
+
+def _msg(cfg: Config, path: Path, kind: str, **params: object) -> str:
+    zh, en = _FILE_MESSAGES[kind]
+    return f"{path}: " + (zh if cfg.lang == "zh" else en).format(**params)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:200]
+
+
+def _is_date1904(archive: zipfile.ZipFile) -> bool:
+    head = archive.read("xl/workbook.xml")[:4096]
+    match = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"", head)
+    return match is not None
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → its worksheet part (xl/worksheets/sheet1.xml), from workbook.xml and rels."""
+    try:
+        workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    targets = {}
+    for rel in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', rel.group(1)))
+        if "Id" in attrs and "Target" in attrs:
+            target = attrs["Target"]
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            targets[attrs["Id"]] = target
+    parts = {}
+    for sheet in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', sheet.group(1)))
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+        if "name" in attrs and rid in targets:
+            parts[_unescape(attrs["name"])] = targets[rid]
+    return parts
+
+
+def _unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+)(\d+)\"")
+_CELL_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+
+
+def scan_formulas(xml: bytes) -> dict[tuple[int, int], str | None]:
+    """(row, column) → error text (e.g. "#REF!") or None, for every formula or error cell.
+
+    A byte-level scan: find each `<f` and `t="e"`, then the cell it belongs to, so the cost is
+    one pass over the bytes plus a little work per formula cell (python-calamine hides both)."""
+    found: dict[tuple[int, int], str | None] = {}
+    for needle in (b"<f>", b"<f ", b"<f/>", b't="e"'):
+        start = 0
+        while True:
+            hit = xml.find(needle, start)
+            if hit < 0:
+                break
+            start = hit + 1
+            cell_start = max(xml.rfind(b"<c ", 0, hit), xml.rfind(b":c ", 0, hit))
+            if cell_start < 0:
+                continue
+            match = _CELL_REF.match(xml, cell_start if xml[cell_start] == 60 else cell_start - 1)
+            if match is None:
+                match = _CELL_REF.search(xml, cell_start - 8, hit + 64)
+                if match is None:
+                    continue
+            key = (int(match.group(2)), _col_index(match.group(1)))
+            error = None
+            end = xml.find(b"</c>", hit)
+            cell = xml[cell_start : end if end > 0 else hit + 256]
+            if b't="e"' in cell[:200]:
+                value = _CELL_ERROR_VALUE.search(cell)
+                error = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+            found[key] = error
+    return found
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+# ---- the sheets ----
+
+
+class _SheetReader:
+    def __init__(
+        self,
+        workbook: Any,
+        archive: zipfile.ZipFile,
+        parts: dict[str, str],
+        cfg: Config,
+        date1904: bool,
+    ) -> None:
+        self.workbook = workbook
+        self.archive = archive
+        self.parts = parts
+        self.cfg = cfg
+        self.lang = cfg.lang
+        self.date1904 = date1904
+        self.problems: list[Problem] = []
+        self.names: tuple[str, ...] = tuple(workbook.sheet_names)
+
+    def problem(
+        self,
+        code: str,
+        sheet: str,
+        row: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        **params: Any,
+    ) -> None:
+        letter = column_letter(column) if column else None
+        self.problems.append(
+            make(code, lang=self.lang, sheet=sheet, row=row, column=letter, field=field, **params)
+        )
+
+    def find_sheet(self, spec: Sheet) -> str | None:
+        wanted = [self.cfg.sheets[spec.key]] if spec.key in self.cfg.sheets else []
+        wanted += list(spec.names())
+        keys = {match_key(w) for w in wanted}
+        for name in self.names:
+            if match_key(name) in keys:
+                return name
+        return None
+
+    def read(self, path: Path) -> Book:
+        layouts: dict[str, SheetLayout] = {}
+        rows: dict[str, list[list[Any]]] = {}
+        engine_rows: dict[str, list[list[Any]]] = {}
+        for spec in SHEETS:
+            name = self.find_sheet(spec)
+            if name is None:
+                if not spec.engine:
+                    self.sheet_missing(spec)
+                continue
+            data = self.workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if len(data) > self.cfg.limits.max_rows:
+                raise WorkbookError(
+                    _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
+                )
+            layout = self.layout(spec, name, data)
+            if layout is None:
+                continue
+            layouts[spec.key] = layout
+            if spec.engine:
+                engine_rows[spec.key] = data[layout.header_row :]
+            else:
+                rows[spec.key] = data
+                self.check_cells(layout, data)
+        customers = self.customers(layouts, rows)
+        reps = self.reps(layouts, rows)
+        opportunities = self.opportunities(layouts, rows)
+        activities = self.activities(layouts, rows)
+        return Book(
+            path,
+            customers,
+            opportunities,
+            activities,
+            reps,
+            layouts,
+            self.names,
+            self.date1904,
+            tuple(self.problems),
+            engine_rows,
+        )
+
+    def sheet_missing(self, spec: Sheet) -> None:
+        title = self.cfg.sheets.get(spec.key, spec.title(self.lang))
+        close = difflib.get_close_matches(title, self.names, n=1, cutoff=0.4)
+        if close:
+            hint = (
+                f": 是否是「{close[0]}」? 改名或在 config.toml [sheets] 中映射"
+                if self.lang == "zh"
+                else f": is it '{close[0]}'? rename it or map it in config.toml [sheets]"
+            )
+        else:
+            hint = (
+                ": 用 funnel-sync init --into 添加"
+                if self.lang == "zh"
+                else ": add it with funnel-sync init --into"
+            )
+        self.problem("sheet-missing", title, hint=hint)
+
+    def layout(self, spec: Sheet, name: str, data: list[list[Any]]) -> SheetLayout | None:
+        header_index, mapping = self.find_header(spec, data)
+        header_row = header_index + 1
+        if not data or not any(_blank(v) is False for v in data[header_index]):
+            if not spec.engine:
+                self.problem("header-blank-row", name, 1)
+                for col in spec.columns:
+                    if col.required:
+                        self.problem(
+                            "header-missing",
+                            name,
+                            1,
+                            field=col.field,
+                            header=self.header_text(spec, col),
+                            hint="",
+                        )
+            return None
+        header = data[header_index]
+        columns: dict[str, int] = {}
+        for index, field_name in mapping.items():
+            if field_name in columns:
+                col = spec.column(field_name)
+                self.problem(
+                    "header-duplicate",
+                    name,
+                    header_row,
+                    index + 1,
+                    field_name,
+                    header=parse.parse_text(header[index]),
+                    other=column_letter(columns[field_name]),
+                )
+                continue
+            columns[field_name] = index + 1
+        unmatched = [
+            parse.parse_text(header[i]) or ""
+            for i in range(len(header))
+            if i not in mapping and not _blank(header[i])
+        ]
+        for col in spec.columns:
+            if col.required and col.field not in columns:
+                wanted = self.header_text(spec, col)
+                close = difflib.get_close_matches(wanted, unmatched, n=1, cutoff=0.5)
+                hint = ""
+                if close:
+                    hint = (
+                        f": 是否是「{close[0]}」? 改名或在 config.toml [headers.{spec.key}] 中映射"
+                        if self.lang == "zh"
+                        else f": is it '{close[0]}'? rename it or map it in config.toml "
+                        f"[headers.{spec.key}]"
+                    )
+                self.problem(
+                    "header-missing", name, header_row, field=col.field, header=wanted, hint=hint
+                )
+        width = max((len(r) for r in data), default=0)
+        return SheetLayout(spec, name, header_row, columns, width, _last_row(data))
+
+    def header_text(self, spec: Sheet, col: Column) -> str:
+        return self.cfg.headers.get(spec.key, {}).get(col.field) or col.header(self.lang)
+
+    def find_header(self, spec: Sheet, data: list[list[Any]]) -> tuple[int, dict[int, str]]:
+        """The header row (0-based) among the first rows and its column → field mapping."""
+        names: dict[str, str] = {}
+        for col in spec.columns:
+            for n in col.names():
+                names.setdefault(match_key(n), col.field)
+        for f, header in self.cfg.headers.get(spec.key, {}).items():
+            names[match_key(header)] = f
+        best, best_map = 0, dict[int, str]()
+        for i, row in enumerate(data[:HEADER_SEARCH_ROWS]):
+            mapping: dict[int, str] = {}
+            for j, value in enumerate(row):
+                if isinstance(value, str) and value.strip():
+                    found = names.get(match_key(value))
+                    if found is not None:
+                        mapping[j] = found
+            if len(mapping) > len(best_map):
+                best, best_map = i, mapping
+        return best, best_map
+
+    def check_cells(self, layout: SheetLayout, data: list[list[Any]]) -> None:
+        """Formulas and error values in input columns; merged cells and empty rows in the data."""
+        part = self.parts.get(layout.name)
+        input_columns = {
+            i: f for f, i in layout.columns.items() if not layout.spec.column(f).is_engine
+        }
+        if part is not None and part in self.archive.namelist():
+            flagged = scan_formulas(self.archive.read(part))
+            for (row, col), error in sorted(flagged.items()):
+                if row <= layout.header_row or col not in input_columns:
+                    continue
+                f = input_columns[col]
+                value = (
+                    data[row - 1][col - 1]
+                    if row - 1 < len(data) and col - 1 < len(data[row - 1])
+                    else ""
+                )
+                if error is not None:
+                    self.problem("cell-error", layout.name, row, col, f, value=error)
+                    data[row - 1][col - 1] = _ERROR
+                else:
+                    self.problem(
+                        "cell-formula",
+                        layout.name,
+                        row,
+                        col,
+                        f,
+                        value=parse.parse_text(value) or '""',
+                    )
+        sheet = self.workbook.get_sheet_by_name(layout.name)
+        merged = getattr(sheet, "merged_cell_ranges", None) or []
+        for (r0, c0), (r1, c1) in merged:
+            if r1 + 1 > layout.header_row and r1 > r0:
+                ref = f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}"
+                self.problem("merged-cells", layout.name, r0 + 1, c0 + 1, range=ref)
+        last = layout.height
+        for index in range(layout.header_row, last):
+            if all(_blank(v) for v in data[index]):
+                self.problem("row-empty", layout.name, index + 1)
+
+    # ---- typed rows per sheet ----
+
+    def columns(
+        self, layout: SheetLayout, data: list[list[Any]]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, field → parsed value) for each non-empty data row; problems recorded."""
+        spec = layout.spec
+        parsers = {
+            f: (layout.columns[f], spec.column(f), self.parser(spec.column(f).kind))
+            for f in layout.columns
+        }
+        required = [c.field for c in spec.columns if c.required and c.field in layout.columns]
+        for index in range(layout.header_row, layout.height):
+            raw = data[index]
+            if all(_blank(v) for v in raw):
+                continue
+            row = index + 1
+            values: dict[str, Any] = {}
+            for f, (col_index, col, parser) in parsers.items():
+                value = raw[col_index - 1] if col_index - 1 < len(raw) else ""
+                if value is _ERROR:
+                    values[f] = None
+                    continue
+                parsed = parser(value)
+                if type(parsed) is Invalid:
+                    self.problem(
+                        parsed.code,
+                        layout.name,
+                        row,
+                        col_index,
+                        f,
+                        header=self.header_text(spec, col),
+                        value=parsed.text,
+                    )
+                    parsed = None
+                values[f] = parsed
+            for f in required:
+                if (
+                    values.get(f) is None
+                    and raw[layout.columns[f] - 1] is not _ERROR
+                    and _blank(raw[layout.columns[f] - 1])
+                ):
+                    self.problem(
+                        "value-missing",
+                        layout.name,
+                        row,
+                        layout.columns[f],
+                        f,
+                        header=self.header_text(spec, spec.column(f)),
+                    )
+            yield row, values
+
+    def parser(self, kind: Kind) -> Callable[[object], Any]:
+        order, d1904 = self.cfg.general.date_order, self.date1904
+        if kind in (Kind.DATE, Kind.DATETIME):
+            return lambda v: parse.parse_date(v, order=order, date1904=d1904)
+        if kind is Kind.MONTH_DAY:
+            return lambda v: parse.parse_month_day(v, order=order, date1904=d1904)
+        if kind is Kind.INT:
+            return _parse_int
+        return _PARSERS[kind]
+
+    def customers(
+        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
+    ) -> tuple[Customer, ...]:
+        layout = layouts.get(POOL.key)
+        if layout is None or POOL.key not in rows:
+            return ()
+        out = []
+        for row, v in self.columns(layout, rows[POOL.key]):
+            owner = v.get("owner")
+            released = owner is not None and match_key(owner) in RELEASE_WORDS
+            out.append(
+                Customer(
+                    Source(layout.name, row),
+                    v.get("customer_id") or "",
+                    v.get("name"),
+                    v.get("region"),
+                    None if released else owner,
+                    v.get("industry"),
+                    v.get("contact"),
+                    v.get("phone"),
+                    v.get("contact_birthday"),
+                    v.get("anniversary"),
+                    v.get("lead_source"),
+                    bool(v.get("locked")),
+                    released,
+                    v.get("claimed_on"),
+                    v.get("released_on"),
+                )
+            )
+        return tuple(out)
+
+    def opportunities(
+        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
+    ) -> tuple[Opportunity, ...]:
+        layout = layouts.get(OPPORTUNITIES.key)
+        if layout is None or OPPORTUNITIES.key not in rows:
+            return ()
+        out = []
+        for row, v in self.columns(layout, rows[OPPORTUNITIES.key]):
+            amount = v.get("amount")
+            if amount is not None and amount < 0:
+                self.problem(
+                    "amount-negative",
+                    layout.name,
+                    row,
+                    layout.columns["amount"],
+                    "amount",
+                    header=self.header_text(OPPORTUNITIES, OPPORTUNITIES.column("amount")),
+                    value=_number_text(amount),
+                )
+                amount = None
+            evidence = Evidence(**{f: bool(v.get(f)) for f in _EVIDENCE})
+            out.append(
+                Opportunity(
+                    Source(layout.name, row),
+                    v.get("opportunity_id") or "",
+                    v.get("customer_id"),
+                    v.get("owner"),
+                    v.get("stage"),
+                    amount,
+                    v.get("expected_close"),
+                    v.get("next_step"),
+                    v.get("planned_advance"),
+                    evidence,
+                    v.get("lost_reason"),
+                    v.get("notes"),
+                    v.get("confirmed_stage"),
+                    v.get("stage_entered_on"),
+                )
+            )
+        return tuple(out)
+
+    def activities(
+        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
+    ) -> tuple[Activity, ...]:
+        layout = layouts.get(ACTIVITIES.key)
+        if layout is None or ACTIVITIES.key not in rows:
+            return ()
+        return tuple(
+            Activity(
+                Source(layout.name, row),
+                v.get("date"),
+                v.get("rep"),
+                v.get("customer_id"),
+                v.get("opportunity_id"),
+                v.get("kind"),
+                v.get("hours"),
+                v.get("notes"),
+            )
+            for row, v in self.columns(layout, rows[ACTIVITIES.key])
+        )
+
+    def reps(
+        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
+    ) -> tuple[Rep, ...]:
+        layout = layouts.get(REPS.key)
+        if layout is None or REPS.key not in rows:
+            return ()
+        out = []
+        for row, v in self.columns(layout, rows[REPS.key]):
+            regions: tuple[frozenset[str], bool] = v.get("regions") or (frozenset(), False)
+            out.append(
+                Rep(
+                    Source(layout.name, row),
+                    v.get("name") or "",
+                    v.get("email"),
+                    regions[0],
+                    regions[1],
+                    v.get("start_date"),
+                    v.get("annual_quota"),
+                    bool(v.get("manager")),
+                    v.get("training_end"),
+                )
+            )
+        return tuple(out)
+
+
+_EVIDENCE = (
+    "influencer_contacted",
+    "need_confirmed",
+    "quoted",
+    "decision_process_known",
+    "budget_confirmed",
+    "contract_sent",
+    "signed",
+)
+
+
+class _ErrorCell:
+    """Marks a cell whose error value was already reported."""
+
+
+_ERROR: Any = _ErrorCell()
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == "" or (isinstance(value, str) and not value.strip())
+
+
+def _last_row(data: Sequence[Sequence[Any]]) -> int:
+    for index in range(len(data) - 1, -1, -1):
+        if not all(_blank(v) for v in data[index]):
+            return index + 1
+    return 0
+
+
+def _number_text(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def _parse_int(value: object) -> int | Invalid | None:
+    parsed = parse.parse_amount(value)
+    if parsed is None or type(parsed) is Invalid:
+        return parsed
+    assert isinstance(parsed, float)
+    return round(parsed)
+
+
+def _parse_stage_or_text(value: object) -> Stage | Invalid | None:
+    return parse.parse_stage(value)
+
+
+_PARSERS: dict[Kind, Callable[[object], Any]] = {
+    Kind.TEXT: parse.parse_text,
+    Kind.STAGE: _parse_stage_or_text,
+    Kind.BOOL: parse.parse_bool,
+    Kind.AMOUNT: parse.parse_amount,
+    Kind.HOURS: parse.parse_hours,
+    Kind.KIND: parse.parse_kind,
+    Kind.REGIONS: parse.parse_regions,
+}
