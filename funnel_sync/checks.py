@@ -35,7 +35,7 @@ class _Located:
 
     def at(self, spec: Sheet, row: int, field: str | None, code: str, **params: Any) -> Problem:
         layout: SheetLayout | None = self.book.layouts.get(spec.key)
-        sheet = layout.name if layout else spec.title(self.ctx.lang)
+        sheet = layout.name if layout else self.ctx.cfg.sheet_title(spec)
         column = layout.letter(field) if layout and field else None
         return make(
             code, lang=self.ctx.lang, sheet=sheet, row=row, column=column, field=field, **params
@@ -43,7 +43,7 @@ class _Located:
 
     def title(self, spec: Sheet) -> str:
         layout = self.book.layouts.get(spec.key)
-        return layout.name if layout else spec.title(self.ctx.lang)
+        return layout.name if layout else self.ctx.cfg.sheet_title(spec)
 
 
 Validation = Callable[[Book, Context], Iterable[Problem]]
@@ -153,7 +153,7 @@ def known_reps(book: Book, ctx: Context) -> Iterator[Problem]:
 
 def amounts(book: Book, ctx: Context) -> Iterator[Problem]:
     loc = _Located(book, ctx)
-    header = OPPORTUNITIES.column("amount").header(ctx.lang)
+    header = ctx.cfg.header(OPPORTUNITIES, "amount")
     for o in book.opportunities:
         if o.amount == 0 and o.stage not in (Stage.LOST, None):
             yield loc.at(OPPORTUNITIES, o.source.row, "amount", "amount-zero", header=header)
@@ -176,10 +176,10 @@ def dates(book: Book, ctx: Context) -> Iterator[Problem]:
                     o.source.row,
                     field,
                     "date-far-future",
-                    header=OPPORTUNITIES.column(field).header(ctx.lang),
+                    header=ctx.cfg.header(OPPORTUNITIES, field),
                     value=value.isoformat(),
                 )
-    header = ACTIVITIES.column("date").header(ctx.lang)
+    header = ctx.cfg.header(ACTIVITIES, "date")
     for a in book.activities:
         if a.date is not None and a.date > ctx.today:
             yield loc.at(
@@ -231,55 +231,41 @@ def judge_move(o: Opportunity, cfg: Config) -> tuple[str, dict[str, object]] | N
 
     Shared by `check` (report) and `sync` (enforce). Without a confirmed class (never synced),
     the typed class is adopted; missing evidence is then only a warning."""
-    lang = cfg.lang
     to, frm = o.stage, o.confirmed_stage
-    if to is None:
+    if to is None or to is frm:
         return None
+    if frm is Stage.WON:
+        # 成交 is final: only back to A, with a note saying why
+        if to is Stage.A and o.notes:
+            return None
+        return "won-is-final", {"to": to.code}
     if to is Stage.LOST:
         if not o.lost_reason:
-            return "lost-without-reason", {
-                "header": OPPORTUNITIES.column("lost_reason").header(lang)
-            }
+            return "lost-without-reason", {"header": cfg.header(OPPORTUNITIES, "lost_reason")}
         return None
     if frm is None:
         lacking = [f for s in Stage if Stage.D <= s <= to for f in missing_evidence(o, s, cfg)]
         if lacking:
-            return "stage-unverified", {"to": _code(to), "missing": _fields(lacking, lang)}
+            return "stage-unverified", {"to": to.code, "missing": _fields(lacking, cfg)}
         return None
-    if frm is Stage.WON and to is not Stage.WON:
-        if to is Stage.A and o.notes:
-            return None
-        return "won-is-final", {"to": _code(to)}
-    if frm is Stage.LOST or to <= frm:
-        return None  # backwards (or reopening a lost one at its class): accepted and logged
-    steps = [s for s in Stage if frm < s <= to]
+    if to < frm:
+        return None  # backwards: accepted and logged
+    # forwards; a lost opportunity reopened needs the evidence of every class up to `to`
+    steps = [s for s in Stage if max(frm, Stage.LOST) < s <= to and s is not Stage.LOST]
     lacking = [f for s in steps for f in missing_evidence(o, s, cfg)]
     if not lacking:
         return None
-    params: dict[str, object] = {
-        "frm": _code(frm),
-        "to": _code(to),
-        "missing": _fields(lacking, lang),
-    }
-    if len(steps) > 1:
+    params: dict[str, object] = {"frm": frm.code, "to": to.code, "missing": _fields(lacking, cfg)}
+    if len(steps) > 1 and frm is not Stage.LOST:
         skipped = [s for s in steps[:-1] if missing_evidence(o, s, cfg)] or steps[:-1]
-        params["skipped"] = "、".join(_code(s) for s in skipped)
+        params["skipped"] = "、".join(s.code for s in skipped)
         return "stage-skip", params
     return "stage-evidence-missing", params
 
 
-def _code(stage: Stage) -> str:
-    return stage.code
-
-
-def _fields(fields: list[str], lang: str) -> str:
-    names = []
-    for f in dict.fromkeys(fields):
-        if f == "owner":
-            names.append(OPPORTUNITIES.column("owner").header(lang))
-        else:
-            names.append(OPPORTUNITIES.column(f).header(lang))
-    return "、".join(names) if lang == "zh" else ", ".join(names)
+def _fields(fields: list[str], cfg: Config) -> str:
+    names = [cfg.header(OPPORTUNITIES, f) for f in dict.fromkeys(fields)]
+    return "、".join(names) if cfg.lang == "zh" else ", ".join(names)
 
 
 VALIDATIONS: list[Validation] = [
@@ -293,38 +279,71 @@ VALIDATIONS: list[Validation] = [
 ]
 
 
-def canonical_reps(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
-    """Owner names typed with stray spaces or full-width letters are read as the rep's name."""
-    by_key = {normalize_key(r.name): r.name for r in book.reps if r.name}
-    names = set(by_key.values())
+def canonicalise(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
+    """Names and IDs as the team means them, once, for every rule after this.
+
+    An owner typed with stray spaces or full-width letters is read as the rep's name (with a
+    warning: Excel's own filters would still see two people); a reference typed full-width or
+    in lower case (ＫＨ００１, kh001) is read as the ID it matches."""
+    reps_by_key = {normalize_key(r.name): r.name for r in book.reps if r.name}
+    rep_names = set(reps_by_key.values())
+    customer_ids = {normalize_key(c.customer_id): c.customer_id for c in book.customers}
+    opportunity_ids: dict[str, str] = {}
+    for o in book.opportunities:
+        opportunity_ids.setdefault(normalize_key(o.opportunity_id), o.opportunity_id)
     loc = _Located(book, ctx)
     problems: list[Problem] = []
+    untrimmed = {(key, row, field): raw for key, row, field, raw in book.untrimmed}
+    specs = {s.key: s for s in (POOL, OPPORTUNITIES, ACTIVITIES)}
 
-    def fix(spec: Sheet, row: int, field: str, name: str | None) -> str | None:
-        if not name or name in names:
+    def rep(spec: Sheet, row: int, field: str, name: str | None) -> str | None:
+        raw = untrimmed.get((spec.key, row, field))
+        if not name or (name in rep_names and raw is None):
             return name
-        canonical = by_key.get(normalize_key(name))
+        canonical = reps_by_key.get(normalize_key(name))
         if canonical is None:
             return name
-        problems.append(loc.at(spec, row, field, "rep-name-variant", value=name, name=canonical))
+        problems.append(
+            loc.at(spec, row, field, "rep-name-variant", value=raw or name, name=canonical)
+        )
         return canonical
 
+    def ref(ids: dict[str, str], value: str | None) -> str | None:
+        if not value or value in ids.values():
+            return value
+        return ids.get(normalize_key(value), value)
+
+    suspicious = {(k, r) for k, r, _, _ in book.untrimmed}
+
+    def needs(key: str, row: int, *values: str | None) -> bool:
+        return (key, row) in suspicious or any(
+            v and v not in rep_names and v not in customer_ids.values() for v in values
+        )
+
     customers = tuple(
-        c
-        if not c.owner or c.owner in names
-        else replace(c, owner=fix(POOL, c.source.row, "owner", c.owner))
+        c._replace(owner=rep(specs["pool"], c.source.row, "owner", c.owner))
+        if needs("pool", c.source.row, c.owner)
+        else c
         for c in book.customers
     )
     opportunities = tuple(
-        o
-        if not o.owner or o.owner in names
-        else replace(o, owner=fix(OPPORTUNITIES, o.source.row, "owner", o.owner))
+        o._replace(
+            owner=rep(specs["opportunities"], o.source.row, "owner", o.owner),
+            customer_id=ref(customer_ids, o.customer_id),
+        )
+        if needs("opportunities", o.source.row, o.owner, o.customer_id)
+        else o
         for o in book.opportunities
     )
     activities = tuple(
-        a
-        if not a.rep or a.rep in names
-        else replace(a, rep=fix(ACTIVITIES, a.source.row, "rep", a.rep))
+        a._replace(
+            rep=rep(specs["activities"], a.source.row, "rep", a.rep),
+            customer_id=ref(customer_ids, a.customer_id),
+            opportunity_id=ref(opportunity_ids, a.opportunity_id),
+        )
+        if needs("activities", a.source.row, a.rep, a.customer_id)
+        or (a.opportunity_id and a.opportunity_id not in opportunity_ids.values())
+        else a
         for a in book.activities
     )
     return replace(
@@ -335,9 +354,10 @@ def canonical_reps(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
 def validate(book: Book, cfg: Config, today: dt.date) -> tuple[Book, list[Problem]]:
     """Run every validation; returns the canonicalised book and all problems, sorted."""
     ctx = Context(cfg, today)
-    book, problems = canonical_reps(book, ctx)
+    book, problems = canonicalise(book, ctx)
     problems = list(book.problems) + problems
     for validation in VALIDATIONS:
         problems.extend(validation(book, ctx))
-    problems.sort(key=sort_key)
+    order = {name: i for i, name in enumerate(book.sheet_names)}
+    problems.sort(key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))
     return book, problems

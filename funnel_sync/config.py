@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from funnel_sync.model import Stage
-from funnel_sync.schema import SHEETS
+from funnel_sync.schema import SHEETS, Sheet
 
 STAGE_KEYS = ("D", "C", "B", "A", "won")
 OPEN_STAGE_KEYS = ("D", "C", "B", "A")
@@ -476,6 +476,14 @@ class Config:
     @property
     def lang(self) -> str:
         return self.general.language
+
+    def sheet_title(self, spec: Sheet) -> str:
+        """The sheet's name in this team's workbook: [sheets] mapping, else the language's."""
+        return self.sheets.get(spec.key) or spec.title(self.lang)
+
+    def header(self, spec: Sheet, field: str) -> str:
+        """A column's header as this team writes it: [headers.<sheet>], else the language's."""
+        return self.headers.get(spec.key, {}).get(field) or spec.column(field).header(self.lang)
 
     def cadence(self, stage: Stage) -> int | None:
         return self.stages.cadence_days.get(stage.key)

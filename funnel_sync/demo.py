@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from funnel_sync.config import Config
-from funnel_sync.init import build_ledger, repack, sheet_title, write_new_file, yes_no
+from funnel_sync.init import build_ledger, repack, write_new_file, yes_no
 from funnel_sync.model import ActivityKind, Stage
 from funnel_sync.plan import CellValue
 from funnel_sync.problems import column_letter
@@ -541,7 +541,7 @@ def workbook_bytes(team: Team, cfg: Config, today: dt.date) -> bytes:
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         parts = _sheet_parts(archive)
         specs = {
-            sheet_title(s, cfg): s
+            cfg.sheet_title(s): s
             for s in (POOL, OPPORTUNITIES, ACTIVITIES, REPS, STAGE_LOG, POOL_LOG)
         }
         for title, spec in specs.items():

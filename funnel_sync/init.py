@@ -27,14 +27,6 @@ USER_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 ENGINE_HEADER_FILL = PatternFill("solid", fgColor="E7E6E6")
 
 
-def sheet_title(spec: Sheet, cfg: Config) -> str:
-    return cfg.sheets.get(spec.key) or spec.title(cfg.lang)
-
-
-def header_text(spec: Sheet, field: str, cfg: Config) -> str:
-    return cfg.headers.get(spec.key, {}).get(field) or spec.column(field).header(cfg.lang)
-
-
 def yes_no(cfg: Config) -> tuple[str, str]:
     return ("是", "否") if cfg.lang == "zh" else ("yes", "no")
 
@@ -54,19 +46,19 @@ def build_ledger(cfg: Config) -> openpyxl.Workbook:
     """The empty ledger as an openpyxl workbook (new files only: never the team's own)."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
-    reps_title = sheet_title(REPS, cfg)
+    reps_title = cfg.sheet_title(REPS)
     reps_name_col = get_column_letter(REPS.columns.index(REPS.column("name")) + 1)
     owner_list = f"'{reps_title}'!${reps_name_col}$2:${reps_name_col}${REP_ROWS + 1}"
     for spec in SHEETS:
-        ws = wb.create_sheet(sheet_title(spec, cfg))
+        ws = wb.create_sheet(cfg.sheet_title(spec))
         for index, col in enumerate(spec.columns, 1):
-            cell = ws.cell(row=1, column=index, value=header_text(spec, col.field, cfg))
+            cell = ws.cell(row=1, column=index, value=cfg.header(spec, col.field))
             cell.font = Font(bold=True, italic=col.is_engine)
             cell.fill = ENGINE_HEADER_FILL if col.is_engine else USER_HEADER_FILL
             cell.alignment = Alignment(vertical="center", wrap_text=False)
             letter = get_column_letter(index)
             ws.column_dimensions[letter].width = max(col.width, _display_width(cell.value) + 2)
-            if col.kind is Kind.DATE:
+            if col.kind in (Kind.DATE, Kind.MONTH_DAY):
                 ws.column_dimensions[letter].number_format = DATE_FORMAT
             elif col.kind is Kind.DATETIME:
                 ws.column_dimensions[letter].number_format = DATETIME_FORMAT

@@ -37,6 +37,8 @@ _DISPLAY_MAX = 60
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 # Every Unicode space sits below U+3001; passing them explicitly lets one strip() call do both.
 _STRIP = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + _INVISIBLE
+#: What counts as blank around a value: whitespace (full-width too) and zero-width marks.
+BLANK_CHARS = _STRIP
 _DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
 

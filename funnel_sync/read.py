@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import python_calamine as calamine
 from funnel_sync import parse
 from funnel_sync.config import Config
 from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, Source, Stage
-from funnel_sync.parse import Invalid
+from funnel_sync.parse import BLANK_CHARS, Invalid
 from funnel_sync.problems import Problem, column_letter, make
 from funnel_sync.schema import (
     ACTIVITIES,
@@ -23,13 +25,13 @@ from funnel_sync.schema import (
     POOL,
     REPS,
     SHEETS,
-    Column,
     Kind,
     Sheet,
     match_key,
 )
 
 RELEASE_WORDS = frozenset({"释放", "release", "released", "公共", "公海"})
+NAME_FIELDS = frozenset({"owner", "rep"})  # cells that name a rep of the Reps sheet
 HEADER_SEARCH_ROWS = 10  # headers below a title block are still found
 
 
@@ -68,9 +70,11 @@ class Book:
     date1904: bool
     problems: tuple[Problem, ...] = ()
     engine_rows: dict[str, list[list[Any]]] = field(default_factory=dict)  # raw engine sheets
+    # (sheet key, row, field, text as typed) of rep names typed with surrounding spaces
+    untrimmed: tuple[tuple[str, int, str, str], ...] = ()
 
 
-def read_book(path: Path, cfg: Config) -> Book:
+def read_book(path: Path, cfg: Config, *, engine_sheets: bool = False) -> Book:
     """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems."""
     check_file(path, cfg)
     try:
@@ -85,7 +89,7 @@ def read_book(path: Path, cfg: Config) -> Book:
         date1904 = _is_date1904(archive)
         parts = _sheet_parts(archive)
         reader = _SheetReader(workbook, archive, parts, cfg, date1904)
-        return reader.read(path)
+        return reader.read(path, engine_sheets)
 
 
 # ---- the file itself ----
@@ -124,6 +128,8 @@ def check_file(path: Path, cfg: Config) -> None:
             if unpacked > cfg.limits.max_unpacked_mb * 1024 * 1024:
                 raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
             for info in archive.infolist():
+                if info.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, info):
+                    raise WorkbookError(_msg(cfg, path, "doctype", part=info.filename))
                 if (
                     info.compress_size
                     and info.file_size / info.compress_size > 1000
@@ -177,11 +183,23 @@ _FILE_MESSAGES = {
         "it unpacks to more than {mb} MB (a zip bomb?): refused",
     ),
     "unreadable": ("无法读取工作簿: {detail}", "cannot read the workbook: {detail}"),
+    "doctype": (
+        "{part} 含有 XML 实体声明 (DOCTYPE), Excel 从不这样写; 可能是恶意文件 (XML 炸弹), 已拒绝",
+        "{part} declares XML entities (DOCTYPE), which Excel never writes; possibly a "
+        "malicious file (XML bomb): refused",
+    ),
     "too-many-rows": (
         "工作表「{sheet}」超过 {rows} 行上限 (limits.max_rows)",
         "sheet '{sheet}' has more than {rows} rows (limits.max_rows)",
     ),
 }
+
+
+def _declares_doctype(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Office never writes a DOCTYPE; one in a part is how entity-expansion bombs start."""
+    with archive.open(info) as part:
+        head = part.read(1024)
+    return b"<!DOCTYPE" in head or b"<!ENTITY" in head
 
 
 def _msg(cfg: Config, path: Path, kind: str, **params: object) -> str:
@@ -296,6 +314,11 @@ class _SheetReader:
         self.date1904 = date1904
         self.problems: list[Problem] = []
         self.names: tuple[str, ...] = tuple(workbook.sheet_names)
+        self.layouts: dict[str, SheetLayout] = {}
+        self.rows: dict[str, list[list[Any]]] = {}
+        self.error_cells: dict[str, set[tuple[int, int]]] = {}
+        self.row_numbers: dict[str, list[int]] = {}
+        self.untrimmed: list[tuple[str, int, str, str]] = []
 
     def problem(
         self,
@@ -320,9 +343,7 @@ class _SheetReader:
                 return name
         return None
 
-    def read(self, path: Path) -> Book:
-        layouts: dict[str, SheetLayout] = {}
-        rows: dict[str, list[list[Any]]] = {}
+    def read(self, path: Path, engine_sheets: bool) -> Book:
         engine_rows: dict[str, list[list[Any]]] = {}
         for spec in SHEETS:
             name = self.find_sheet(spec)
@@ -330,7 +351,10 @@ class _SheetReader:
                 if not spec.engine:
                     self.sheet_missing(spec)
                 continue
-            data = self.workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if spec.engine and not engine_sheets:
+                continue
+            sheet = self.workbook.get_sheet_by_name(name)
+            data = sheet.to_python(skip_empty_area=False)
             if len(data) > self.cfg.limits.max_rows:
                 raise WorkbookError(
                     _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
@@ -338,31 +362,28 @@ class _SheetReader:
             layout = self.layout(spec, name, data)
             if layout is None:
                 continue
-            layouts[spec.key] = layout
+            self.layouts[spec.key] = layout
             if spec.engine:
                 engine_rows[spec.key] = data[layout.header_row :]
             else:
-                rows[spec.key] = data
-                self.check_cells(layout, data)
-        customers = self.customers(layouts, rows)
-        reps = self.reps(layouts, rows)
-        opportunities = self.opportunities(layouts, rows)
-        activities = self.activities(layouts, rows)
+                self.rows[spec.key] = data
+                self.check_cells(layout, data, sheet)
         return Book(
             path,
-            customers,
-            opportunities,
-            activities,
-            reps,
-            layouts,
+            self.customers(),
+            self.opportunities(),
+            self.activities(),
+            self.reps(),
+            self.layouts,
             self.names,
             self.date1904,
             tuple(self.problems),
             engine_rows,
+            tuple(self.untrimmed),
         )
 
     def sheet_missing(self, spec: Sheet) -> None:
-        title = self.cfg.sheets.get(spec.key, spec.title(self.lang))
+        title = self.cfg.sheet_title(spec)
         close = difflib.get_close_matches(title, self.names, n=1, cutoff=0.4)
         if close:
             hint = (
@@ -391,7 +412,7 @@ class _SheetReader:
                             name,
                             1,
                             field=col.field,
-                            header=self.header_text(spec, col),
+                            header=self.cfg.header(spec, col.field),
                             hint="",
                         )
             return None
@@ -418,7 +439,7 @@ class _SheetReader:
         ]
         for col in spec.columns:
             if col.required and col.field not in columns:
-                wanted = self.header_text(spec, col)
+                wanted = self.cfg.header(spec, col.field)
                 close = difflib.get_close_matches(wanted, unmatched, n=1, cutoff=0.5)
                 hint = ""
                 if close:
@@ -433,9 +454,6 @@ class _SheetReader:
                 )
         width = max((len(r) for r in data), default=0)
         return SheetLayout(spec, name, header_row, columns, width, _last_row(data))
-
-    def header_text(self, spec: Sheet, col: Column) -> str:
-        return self.cfg.headers.get(spec.key, {}).get(col.field) or col.header(self.lang)
 
     def find_header(self, spec: Sheet, data: list[list[Any]]) -> tuple[int, dict[int, str]]:
         """The header row (0-based) among the first rows and its column → field mapping."""
@@ -457,220 +475,228 @@ class _SheetReader:
                 best, best_map = i, mapping
         return best, best_map
 
-    def check_cells(self, layout: SheetLayout, data: list[list[Any]]) -> None:
+    def check_cells(self, layout: SheetLayout, data: list[list[Any]], sheet: Any) -> None:
         """Formulas and error values in input columns; merged cells and empty rows in the data."""
         part = self.parts.get(layout.name)
         input_columns = {
             i: f for f, i in layout.columns.items() if not layout.spec.column(f).is_engine
         }
+        errors: set[tuple[int, int]] = set()
         if part is not None and part in self.archive.namelist():
             flagged = scan_formulas(self.archive.read(part))
             for (row, col), error in sorted(flagged.items()):
                 if row <= layout.header_row or col not in input_columns:
                     continue
                 f = input_columns[col]
-                value = (
-                    data[row - 1][col - 1]
-                    if row - 1 < len(data) and col - 1 < len(data[row - 1])
-                    else ""
-                )
                 if error is not None:
+                    # calamine reads an error cell as blank: report the error, not a blank
                     self.problem("cell-error", layout.name, row, col, f, value=error)
-                    data[row - 1][col - 1] = _ERROR
-                else:
-                    self.problem(
-                        "cell-formula",
-                        layout.name,
-                        row,
-                        col,
-                        f,
-                        value=parse.parse_text(value) or '""',
-                    )
-        sheet = self.workbook.get_sheet_by_name(layout.name)
+                    errors.add((row, col))
+                    continue
+                value = data[row - 1][col - 1] if row - 1 < len(data) else ""
+                self.problem(
+                    "cell-formula", layout.name, row, col, f, value=parse.parse_text(value) or '""'
+                )
+        self.error_cells[layout.name] = errors
         merged = getattr(sheet, "merged_cell_ranges", None) or []
         for (r0, c0), (r1, c1) in merged:
-            if r1 + 1 > layout.header_row and r1 > r0:
+            if r1 + 1 > layout.header_row and (r1 > r0 or c1 > c0):
                 ref = f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}"
                 self.problem("merged-cells", layout.name, r0 + 1, c0 + 1, range=ref)
-        last = layout.height
-        for index in range(layout.header_row, last):
-            if all(_blank(v) for v in data[index]):
-                self.problem("row-empty", layout.name, index + 1)
-
-    # ---- typed rows per sheet ----
-
-    def columns(
-        self, layout: SheetLayout, data: list[list[Any]]
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, field → parsed value) for each non-empty data row; problems recorded."""
-        spec = layout.spec
-        parsers = {
-            f: (layout.columns[f], spec.column(f), self.parser(spec.column(f).kind))
-            for f in layout.columns
-        }
-        required = [c.field for c in spec.columns if c.required and c.field in layout.columns]
+        numbers = []
+        user = [i - 1 for f, i in layout.columns.items() if not layout.spec.column(f).is_engine]
+        engine_only = len(user) < len(layout.columns)
         for index in range(layout.header_row, layout.height):
-            raw = data[index]
-            if all(_blank(v) for v in raw):
+            cells = data[index]
+            if _is_blank_row(cells):
+                self.problem("row-empty", layout.name, index + 1)
+            elif engine_only and all(i >= len(cells) or _blank(cells[i]) for i in user):
+                continue  # cleared by the team; only old reminder/check text stays: not data
+            else:
+                numbers.append(index + 1)
+        self.row_numbers[layout.name] = numbers
+
+    # ---- typed rows per sheet, parsed a column at a time ----
+
+    def table(self, key: str) -> tuple[list[int], dict[str, list[Any]]] | None:
+        """Row numbers of the non-empty data rows, and per field the parsed column.
+
+        Parsing column by column keeps the per-cell cost to one cached parser call."""
+        layout = self.layouts.get(key)
+        data = self.rows.get(key)
+        if layout is None or data is None:
+            return None
+        spec = layout.spec
+        numbers = self.row_numbers[layout.name]
+        errors = self.error_cells.get(layout.name, set())
+        # one transpose in C instead of a Python loop per column
+        transposed = list(itertools.zip_longest(*(data[r - 1] for r in numbers), fillvalue=""))
+        columns: dict[str, list[Any]] = {}
+        for f, col_index in layout.columns.items():
+            col = spec.column(f)
+            raw = transposed[col_index - 1] if col_index <= len(transposed) else [""] * len(numbers)
+            values = list(map(self.parser(col.kind), raw))
+            if f in NAME_FIELDS:
+                self.untrimmed.extend(
+                    (spec.key, numbers[k], f, v)
+                    for k, v in enumerate(raw)
+                    if v.__class__ is str and v and v != v.strip(BLANK_CHARS)
+                )
+            kinds = set(map(type, values))
+            if Invalid not in kinds and not (col.required and type(None) in kinds):
+                columns[f] = values
                 continue
-            row = index + 1
-            values: dict[str, Any] = {}
-            for f, (col_index, col, parser) in parsers.items():
-                value = raw[col_index - 1] if col_index - 1 < len(raw) else ""
-                if value is _ERROR:
-                    values[f] = None
-                    continue
-                parsed = parser(value)
-                if type(parsed) is Invalid:
+            for k, v in enumerate(values):
+                if v.__class__ is Invalid:
                     self.problem(
-                        parsed.code,
+                        v.code,
                         layout.name,
-                        row,
+                        numbers[k],
                         col_index,
                         f,
-                        header=self.header_text(spec, col),
-                        value=parsed.text,
+                        header=self.cfg.header(spec, col.field),
+                        value=v.text,
                     )
-                    parsed = None
-                values[f] = parsed
-            for f in required:
-                if (
-                    values.get(f) is None
-                    and raw[layout.columns[f] - 1] is not _ERROR
-                    and _blank(raw[layout.columns[f] - 1])
-                ):
+                    values[k] = None
+                elif v is None and col.required and (numbers[k], col_index) not in errors:
                     self.problem(
                         "value-missing",
                         layout.name,
-                        row,
-                        layout.columns[f],
+                        numbers[k],
+                        col_index,
                         f,
-                        header=self.header_text(spec, spec.column(f)),
+                        header=self.cfg.header(spec, col.field),
                     )
-            yield row, values
+            columns[f] = values
+        none = [None] * len(numbers)
+        for col in spec.columns:
+            columns.setdefault(col.field, none)
+        return numbers, columns
 
     def parser(self, kind: Kind) -> Callable[[object], Any]:
         order, d1904 = self.cfg.general.date_order, self.date1904
         if kind in (Kind.DATE, Kind.DATETIME):
-            return lambda v: parse.parse_date(v, order=order, date1904=d1904)
+            return functools.partial(parse.parse_date, order=order, date1904=d1904)
         if kind is Kind.MONTH_DAY:
-            return lambda v: parse.parse_month_day(v, order=order, date1904=d1904)
+            return functools.partial(parse.parse_month_day, order=order, date1904=d1904)
         if kind is Kind.INT:
             return _parse_int
         return _PARSERS[kind]
 
-    def customers(
-        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
-    ) -> tuple[Customer, ...]:
-        layout = layouts.get(POOL.key)
-        if layout is None or POOL.key not in rows:
+    def customers(self) -> tuple[Customer, ...]:
+        table = self.table(POOL.key)
+        if table is None:
             return ()
+        numbers, v = table
+        sheet = self.layouts[POOL.key].name
         out = []
-        for row, v in self.columns(layout, rows[POOL.key]):
-            owner = v.get("owner")
+        for k, (row, owner) in enumerate(zip(numbers, v["owner"], strict=True)):
             released = owner is not None and match_key(owner) in RELEASE_WORDS
             out.append(
                 Customer(
-                    Source(layout.name, row),
-                    v.get("customer_id") or "",
-                    v.get("name"),
-                    v.get("region"),
+                    Source(sheet, row),
+                    v["customer_id"][k] or "",
+                    v["name"][k],
+                    v["region"][k],
                     None if released else owner,
-                    v.get("industry"),
-                    v.get("contact"),
-                    v.get("phone"),
-                    v.get("contact_birthday"),
-                    v.get("anniversary"),
-                    v.get("lead_source"),
-                    bool(v.get("locked")),
+                    v["industry"][k],
+                    v["contact"][k],
+                    v["phone"][k],
+                    v["contact_birthday"][k],
+                    v["anniversary"][k],
+                    v["lead_source"][k],
+                    bool(v["locked"][k]),
                     released,
-                    v.get("claimed_on"),
-                    v.get("released_on"),
+                    v["claimed_on"][k],
+                    v["released_on"][k],
                 )
             )
         return tuple(out)
 
-    def opportunities(
-        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
-    ) -> tuple[Opportunity, ...]:
-        layout = layouts.get(OPPORTUNITIES.key)
-        if layout is None or OPPORTUNITIES.key not in rows:
+    def opportunities(self) -> tuple[Opportunity, ...]:
+        table = self.table(OPPORTUNITIES.key)
+        if table is None:
             return ()
-        out = []
-        for row, v in self.columns(layout, rows[OPPORTUNITIES.key]):
-            amount = v.get("amount")
+        numbers, v = table
+        layout = self.layouts[OPPORTUNITIES.key]
+        amounts = v["amount"]
+        for k, amount in enumerate(amounts):
             if amount is not None and amount < 0:
                 self.problem(
                     "amount-negative",
                     layout.name,
-                    row,
+                    numbers[k],
                     layout.columns["amount"],
                     "amount",
-                    header=self.header_text(OPPORTUNITIES, OPPORTUNITIES.column("amount")),
+                    header=self.cfg.header(OPPORTUNITIES, "amount"),
                     value=_number_text(amount),
                 )
-                amount = None
-            evidence = Evidence(**{f: bool(v.get(f)) for f in _EVIDENCE})
-            out.append(
-                Opportunity(
-                    Source(layout.name, row),
-                    v.get("opportunity_id") or "",
-                    v.get("customer_id"),
-                    v.get("owner"),
-                    v.get("stage"),
-                    amount,
-                    v.get("expected_close"),
-                    v.get("next_step"),
-                    v.get("planned_advance"),
-                    evidence,
-                    v.get("lost_reason"),
-                    v.get("notes"),
-                    v.get("confirmed_stage"),
-                    v.get("stage_entered_on"),
-                )
-            )
-        return tuple(out)
-
-    def activities(
-        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
-    ) -> tuple[Activity, ...]:
-        layout = layouts.get(ACTIVITIES.key)
-        if layout is None or ACTIVITIES.key not in rows:
-            return ()
+                amounts[k] = None
+        evidence = [
+            Evidence(*flags) for flags in zip(*(map(bool, v[f]) for f in _EVIDENCE), strict=True)
+        ]
+        sources = [Source(layout.name, row) for row in numbers]
+        ids = [x or "" for x in v["opportunity_id"]]
         return tuple(
-            Activity(
-                Source(layout.name, row),
-                v.get("date"),
-                v.get("rep"),
-                v.get("customer_id"),
-                v.get("opportunity_id"),
-                v.get("kind"),
-                v.get("hours"),
-                v.get("notes"),
+            map(
+                Opportunity,
+                sources,
+                ids,
+                v["customer_id"],
+                v["owner"],
+                v["stage"],
+                amounts,
+                v["expected_close"],
+                v["next_step"],
+                v["planned_advance"],
+                evidence,
+                v["lost_reason"],
+                v["notes"],
+                v["confirmed_stage"],
+                v["stage_entered_on"],
             )
-            for row, v in self.columns(layout, rows[ACTIVITIES.key])
         )
 
-    def reps(
-        self, layouts: dict[str, SheetLayout], rows: dict[str, list[list[Any]]]
-    ) -> tuple[Rep, ...]:
-        layout = layouts.get(REPS.key)
-        if layout is None or REPS.key not in rows:
+    def activities(self) -> tuple[Activity, ...]:
+        table = self.table(ACTIVITIES.key)
+        if table is None:
             return ()
+        numbers, v = table
+        sheet = self.layouts[ACTIVITIES.key].name
+        return tuple(
+            map(
+                Activity,
+                [Source(sheet, row) for row in numbers],
+                v["date"],
+                v["rep"],
+                v["customer_id"],
+                v["opportunity_id"],
+                v["kind"],
+                v["hours"],
+                v["notes"],
+            )
+        )
+
+    def reps(self) -> tuple[Rep, ...]:
+        table = self.table(REPS.key)
+        if table is None:
+            return ()
+        numbers, v = table
+        sheet = self.layouts[REPS.key].name
         out = []
-        for row, v in self.columns(layout, rows[REPS.key]):
-            regions: tuple[frozenset[str], bool] = v.get("regions") or (frozenset(), False)
+        for k, row in enumerate(numbers):
+            regions: tuple[frozenset[str], bool] = v["regions"][k] or (frozenset(), False)
             out.append(
                 Rep(
-                    Source(layout.name, row),
-                    v.get("name") or "",
-                    v.get("email"),
+                    Source(sheet, row),
+                    v["name"][k] or "",
+                    v["email"][k],
                     regions[0],
                     regions[1],
-                    v.get("start_date"),
-                    v.get("annual_quota"),
-                    bool(v.get("manager")),
-                    v.get("training_end"),
+                    v["start_date"][k],
+                    v["annual_quota"][k],
+                    bool(v["manager"][k]),
+                    v["training_end"][k],
                 )
             )
         return tuple(out)
@@ -687,20 +713,24 @@ _EVIDENCE = (
 )
 
 
-class _ErrorCell:
-    """Marks a cell whose error value was already reported."""
-
-
-_ERROR: Any = _ErrorCell()
-
-
 def _blank(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, str) and not value.strip())
+    # the parsers' notion of blank: zero-width marks pasted from chat apps are blank too
+    return value is None or value == "" or (isinstance(value, str) and not value.strip(BLANK_CHARS))
 
 
-def _last_row(data: Sequence[Sequence[Any]]) -> int:
+def _is_blank_row(row: list[Any]) -> bool:
+    # calamine pads with "": count() runs in C; other rows stop at their first real value
+    if row.count("") == len(row):
+        return True
+    for v in row:
+        if v is not None and v != "" and not (isinstance(v, str) and not v.strip(BLANK_CHARS)):
+            return False
+    return True
+
+
+def _last_row(data: Sequence[list[Any]]) -> int:
     for index in range(len(data) - 1, -1, -1):
-        if not all(_blank(v) for v in data[index]):
+        if not _is_blank_row(data[index]):
             return index + 1
     return 0
 

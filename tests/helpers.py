@@ -1,0 +1,197 @@
+"""Shared builders for the check tests: ledgers written with openpyxl, the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from click.testing import CliRunner
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
+from openpyxl.workbook.workbook import Workbook
+
+from funnel_sync.cli import main
+from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS
+
+TODAY = "2026-11-30"
+Row = Mapping[str, Any]
+
+#: A small valid team: two reps, one manager for every region.
+REPS_OK: tuple[dict[str, Any], ...] = (
+    {
+        "name": "张三",
+        "email": "zhangsan@example.com",
+        "regions": "华东",
+        "start_date": dt.date(2024, 3, 1),
+        "annual_quota": 1_200_000,
+        "manager": "否",
+    },
+    {
+        "name": "李四",
+        "email": "lisi@example.com",
+        "regions": "华南",
+        "start_date": dt.date(2025, 6, 1),
+        "annual_quota": 800_000,
+        "manager": "否",
+    },
+    {
+        "name": "王经理",
+        "email": "wang@example.com",
+        "regions": "*",
+        "start_date": dt.date(2020, 1, 6),
+        "manager": "是",
+    },
+)
+
+#: Three customers: one per rep and one unclaimed in the pool.
+POOL_OK: tuple[dict[str, Any], ...] = (
+    {"customer_id": "KH001", "name": "甲公司", "region": "华东", "owner": "张三"},
+    {"customer_id": "KH002", "name": "乙公司", "region": "华南", "owner": "李四"},
+    {"customer_id": "KH003", "name": "丙公司", "region": "华东"},
+)
+
+_BY_KEY = {"pool": POOL, "opportunities": OPPORTUNITIES, "activities": ACTIVITIES, "reps": REPS}
+
+
+def write_ledger(
+    path: Path,
+    *,
+    pool: Sequence[Row] = (),
+    opportunities: Sequence[Row] = (),
+    activities: Sequence[Row] = (),
+    reps: Sequence[Row] = (),
+    lang: str = "zh",
+    extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+    date1904: bool = False,
+) -> Path:
+    """An .xlsx with every schema sheet and header (in `lang`); rows are dicts by field name.
+
+    Values are written as given: str, numbers, dates, bools; a str starting with "=" becomes a
+    formula (openpyxl stores no cached value for it)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    if date1904:
+        wb.epoch = CALENDAR_MAC_1904
+    rows_by_key = {
+        "pool": pool,
+        "opportunities": opportunities,
+        "activities": activities,
+        "reps": reps,
+    }
+    for spec in SHEETS:
+        ws = wb.create_sheet(spec.title(lang))
+        fields = [c.field for c in spec.columns]
+        ws.append([c.header(lang) for c in spec.columns])
+        for row in rows_by_key.get(spec.key, ()):
+            unknown = set(row) - set(fields)
+            if unknown:
+                raise KeyError(f"{spec.key}: no such fields {sorted(unknown)}")
+            ws.append([row.get(f) for f in fields])
+            _format_dates(ws, ws.max_row)
+    for title, rows in (extra_sheets or {}).items():
+        ws = wb.create_sheet(title)
+        for values in rows:
+            ws.append(list(values))
+    path = Path(path)
+    wb.save(path)
+    return path
+
+
+def _format_dates(ws: Any, row: int) -> None:
+    """Date values show as dates (openpyxl does this already; kept explicit for clarity)."""
+    for cell in ws[row]:
+        if isinstance(cell.value, dt.date):
+            cell.number_format = "yyyy-mm-dd"
+
+
+def edit_ledger(path: Path, change: Callable[[Workbook], None]) -> Path:
+    """Load the workbook with openpyxl, let `change` edit it, save it in place."""
+    wb = openpyxl.load_workbook(path)
+    change(wb)
+    wb.save(path)
+    return path
+
+
+def column_of(spec_key: str, field: str) -> str:
+    """The column letter `write_ledger` puts a field in (schema order)."""
+    spec = _BY_KEY[spec_key]
+    index = [c.field for c in spec.columns].index(field) + 1
+    return openpyxl.utils.get_column_letter(index)
+
+
+def sheet_part(path: Path, sheet_name: str) -> str:
+    """The zip part (xl/worksheets/sheetN.xml) holding `sheet_name`."""
+    with zipfile.ZipFile(path) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = None
+    for attrs in re.findall(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
+        name = re.search(r'\bname="([^"]*)"', attrs)
+        if name and name.group(1) == sheet_name:
+            rid = re.search(r'\br:id="([^"]*)"', attrs)
+            break
+    if rid is None:
+        raise KeyError(sheet_name)
+    for attrs in re.findall(r"<Relationship\b([^>]*)>", rels):
+        if f'Id="{rid.group(1)}"' in attrs:
+            target = re.search(r'Target="([^"]*)"', attrs)
+            assert target is not None
+            t = target.group(1)
+            return t.lstrip("/") if t.startswith("/") else "xl/" + t
+    raise KeyError(sheet_name)
+
+
+def patch_cell(path: Path, sheet_name: str, ref: str, cell_xml: str) -> Path:
+    """Replace the XML of cell `ref` (which must exist) with `cell_xml`, e.g. an error cell
+    `<c r="E2" t="e"><f>1/0</f><v>#DIV/0!</v></c>` that openpyxl cannot write."""
+    part = sheet_part(path, sheet_name)
+    with zipfile.ZipFile(path) as z:
+        items = [(info, z.read(info.filename)) for info in z.infolist()]
+    out = path.with_suffix(".patched")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in items:
+            if info.filename == part:
+                xml = data.decode()
+                pattern = re.compile(rf'<c r="{ref}"(?:[^>]*/>|[^>]*>.*?</c>)', re.DOTALL)
+                xml, n = pattern.subn(cell_xml, xml, count=1)
+                if n != 1:
+                    raise KeyError(f"{sheet_name}!{ref} not in {part}")
+                data = xml.encode()
+            z.writestr(info, data)
+    shutil.move(out, path)
+    return path
+
+
+def run_check(path: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """`funnel-sync check PATH --format json --today 2026-11-30 ARGS`, in-process.
+
+    Runs in an empty temporary directory so that no ./config.toml is picked up by accident.
+    Returns (exit code, the JSON problems (empty when stdout is not JSON), stderr)."""
+    code, stdout, stderr = run_cli(
+        "check", str(Path(path).absolute()), "--format", "json", "--today", TODAY, *args
+    )
+    problems = json.loads(stdout) if stdout.strip().startswith("[") else []
+    return code, problems, stderr
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Any `funnel-sync` command, in-process, from an empty directory: (exit, stdout, stderr)."""
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def flat(problems: Sequence[Mapping[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
+    """Problems as tuples of the given keys, e.g. flat(p, "sheet", "row", "column", "code"),
+    sorted so that assertions do not depend on the output order (tested on its own)."""
+    keys = keys or ("sheet", "row", "column", "code")
+    return sorted((tuple(p[k] for k in keys) for p in problems), key=repr)
