@@ -322,8 +322,34 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
                 (day, [day, owner, customer.cid, oid, _kind(kind, cfg), hours, _note(kind, rng)])
             )
 
+    # owners keep in touch with their customers; about one in ten is neglected (the pool's
+    # recycling rule then warns or takes it back)
+    touched: dict[tuple[str, str], dt.date] = {}
+    for day, a in activities:
+        key = (str(a[2]), str(a[1]))
+        touched[key] = max(day, touched.get(key, day))
+    for c in owned:
+        if not c.owner or rng.random() < 0.1:
+            continue
+        last = touched.get((c.cid, c.owner))
+        if last is None or (today - last).days > 20:
+            day = today - dt.timedelta(days=rng.randint(0, 20))
+            activities.append(
+                (
+                    day,
+                    [
+                        day,
+                        c.owner,
+                        c.cid,
+                        None,
+                        _kind(ActivityKind.CALL, cfg),
+                        0.25,
+                        _note(ActivityKind.CALL, rng),
+                    ],
+                )
+            )
     # weekly work standards: profiles collected and prospecting hours, per rep and week
-    pool_ids = [c.cid for c in customers]
+    pool_ids = [c.cid for c in customers if not c.owner] or [c.cid for c in customers]
     target = size.opportunities * 4
     weekly = max(1, (target - len(activities)) // max(1, len(sellers) * size.weeks * 2))
     for rep in sellers:

@@ -8,6 +8,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -16,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from funnel_sync.config import Config
 from funnel_sync.model import ActivityKind, Stage
-from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT
+from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT, ListValidation
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS, Kind, Sheet
 
 LAST_ROW = 1_048_576
@@ -46,9 +47,6 @@ def build_ledger(cfg: Config) -> openpyxl.Workbook:
     """The empty ledger as an openpyxl workbook (new files only: never the team's own)."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
-    reps_title = cfg.sheet_title(REPS)
-    reps_name_col = get_column_letter(REPS.columns.index(REPS.column("name")) + 1)
-    owner_list = f"'{reps_title}'!${reps_name_col}$2:${reps_name_col}${REP_ROWS + 1}"
     for spec in SHEETS:
         ws = wb.create_sheet(cfg.sheet_title(spec))
         for index, col in enumerate(spec.columns, 1):
@@ -67,40 +65,53 @@ def build_ledger(cfg: Config) -> openpyxl.Workbook:
         ws.freeze_panes = "B2" if spec in (POOL, OPPORTUNITIES) else "A2"
         if not spec.engine:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.columns))}1"
-        _add_dropdowns(ws, spec, cfg, owner_list)
+        _add_dropdowns(ws, spec, cfg)
     wb.properties.creator = "funnel_sync"
     return wb
 
 
-def _add_dropdowns(ws: object, spec: Sheet, cfg: Config, owner_list: str) -> None:
+def dropdowns(spec: Sheet, cfg: Config) -> list[ListValidation]:
+    """The sheet's dropdowns: class, activity kind, yes/no, and owner from the Reps sheet."""
     yes, no = yes_no(cfg)
-    lists: dict[str, str] = {}
+    reps_title = cfg.sheet_title(REPS)
+    name_col = get_column_letter(REPS.columns.index(REPS.column("name")) + 1)
+    owner_list = f"'{reps_title}'!${name_col}$2:${name_col}${REP_ROWS + 1}"
+    lists: dict[str, list[str]] = {}
     for index, col in enumerate(spec.columns, 1):
         if col.is_engine:
             continue
         letter = get_column_letter(index)
+        formula = None
         if col.kind is Kind.BOOL:
-            lists.setdefault(f'"{yes},{no}"', "")
-            lists[f'"{yes},{no}"'] += f" {letter}2:{letter}{LAST_ROW}"
+            formula = f'"{yes},{no}"'
         elif col.kind is Kind.STAGE:
-            lists[f'"{",".join(stage_choices(cfg))}"'] = f"{letter}2:{letter}{LAST_ROW}"
+            formula = f'"{",".join(stage_choices(cfg))}"'
         elif col.kind is Kind.KIND:
-            lists[f'"{",".join(kind_choices(cfg))}"'] = f"{letter}2:{letter}{LAST_ROW}"
+            formula = f'"{",".join(kind_choices(cfg))}"'
         elif col.field in ("owner", "rep") and spec in (POOL, OPPORTUNITIES, ACTIVITIES):
-            lists.setdefault(owner_list, "")
-            lists[owner_list] += f" {letter}2:{letter}{LAST_ROW}"
-    for formula, sqref in lists.items():
-        # Owners may be blank or 释放 (release): a warning, not a hard stop, so typing works.
-        strict = formula != owner_list
+            formula = owner_list
+        if formula is not None:
+            lists.setdefault(formula, []).append(f"{letter}2:{letter}{LAST_ROW}")
+    # An owner may be blank or 释放 (release): a warning, not a hard stop, so typing it works.
+    return [
+        ListValidation(
+            " ".join(refs), formula, True, "warning" if formula == owner_list else "stop"
+        )
+        for formula, refs in lists.items()
+    ]
+
+
+def _add_dropdowns(ws: Any, spec: Sheet, cfg: Config) -> None:
+    for v in dropdowns(spec, cfg):
         dv = DataValidation(
             type="list",
-            formula1=formula,
-            allow_blank=True,
+            formula1=v.formula,
+            allow_blank=v.allow_blank,
             showErrorMessage=True,
-            errorStyle="stop" if strict else "warning",
+            errorStyle=v.error_style,
         )
-        dv.sqref = sqref.strip()
-        ws.add_data_validation(dv)  # type: ignore[attr-defined]
+        dv.sqref = v.sqref
+        ws.add_data_validation(dv)
 
 
 def _display_width(text: object) -> int:

@@ -1,10 +1,14 @@
-"""The ledger's domain as immutable values: stages, customers, opportunities, activities, reps."""
+"""The ledger's domain as immutable values: stages, customers, opportunities, activities, reps.
+
+Rows are NamedTuples (as beancount's entries): immutable, and cheap to build by the 100,000.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Stage(enum.IntEnum):
@@ -76,8 +80,7 @@ class ActivityKind(enum.Enum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """Where a parsed row lives in the workbook, numbered as Excel shows it."""
 
     sheet: str
@@ -107,8 +110,7 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Customer:
+class Customer(NamedTuple):
     source: Source
     customer_id: str
     name: str | None
@@ -126,8 +128,7 @@ class Customer:
     released_on: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """The evidence columns of an opportunity (blank counts as no)."""
 
     influencer_contacted: bool = False
@@ -139,8 +140,7 @@ class Evidence:
     signed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Opportunity:
+class Opportunity(NamedTuple):
     source: Source
     opportunity_id: str
     customer_id: str | None
@@ -150,15 +150,14 @@ class Opportunity:
     expected_close: dt.date | None = None
     next_step: str | None = None
     planned_advance: dt.date | None = None
-    evidence: Evidence = field(default_factory=Evidence)
+    evidence: Evidence = Evidence()
     lost_reason: str | None = None
     notes: str | None = None
     confirmed_stage: Stage | None = None
     stage_entered_on: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(NamedTuple):
     source: Source
     date: dt.date | None
     rep: str | None
@@ -169,8 +168,7 @@ class Activity:
     notes: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Rep:
+class Rep(NamedTuple):
     source: Source
     name: str
     email: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 #: A value the engine writes into a cell. None clears the cell's value.
 CellValue = str | int | float | bool | dt.date | dt.datetime | None
@@ -46,6 +47,7 @@ class ListValidation:
     sqref: str
     formula: str
     allow_blank: bool = True
+    error_style: Literal["stop", "warning"] = "stop"  # stop: refuse others; warning: ask
 
 
 @dataclass(frozen=True, slots=True)

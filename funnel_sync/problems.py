@@ -208,6 +208,48 @@ CATALOGUE: dict[str, Template] = {
         "已成交的机会只能退回 A 且须在备注说明: {to} 不接受",
         "a won opportunity may only go back to A with a note: {to} is not accepted",
     ),
+    # the public pool (enforced by `sync`)
+    "claim-unknown-rep": Template(
+        "error",
+        "「{value}」不在「{reps}」中, 不能领取: 请写团队中的姓名",
+        "'{value}' is not on the '{reps}' sheet and cannot claim: write a team member's name",
+    ),
+    "claim-outside-region": Template(
+        "error",
+        "{rep} 负责区域 {regions}, 不能领取 {region} 的客户",
+        "{rep} covers {regions} and cannot claim a customer in {region}",
+    ),
+    "claim-over-cap": Template(
+        "error",
+        "{rep} 已拥有 {owned} 个客户, 达到上限 {cap}: 先释放不跟进的客户",
+        "{rep} already owns {owned} customers, the limit is {cap}: release some first",
+    ),
+    "claim-over-daily-limit": Template(
+        "error",
+        "{rep} 今天已领取 {claimed} 个客户, 每日上限 {limit}: 明天再领",
+        "{rep} has claimed {claimed} customers today, the daily limit is {limit}: "
+        "claim again tomorrow",
+    ),
+    "claim-cooldown": Template(
+        "error",
+        "{rep} 于 {released} 释放了该客户, {until} 前不能再领取",
+        "{rep} released this customer on {released} and cannot claim it again before {until}",
+    ),
+    "claim-no-region": Template(
+        "error",
+        "客户没有区域, 无法领取: 请先填写「{header}」",
+        "the customer has no region and cannot be claimed: fill in '{header}' first",
+    ),
+    "transfer-flagged": Template(
+        "warning",
+        "客户由 {old} 转给 {new}: 请经理确认",
+        "customer moved from {old} to {new}: a manager should confirm",
+    ),
+    "owner-reverted": Template(
+        "warning",
+        "负责人已还原为「{old}」(输入的「{attempted}」已记入资源库日志)",
+        "owner restored to '{old}' (the typed '{attempted}' is kept in the pool log)",
+    ),
 }
 
 

@@ -72,6 +72,10 @@ class Book:
     engine_rows: dict[str, list[list[Any]]] = field(default_factory=dict)  # raw engine sheets
     # (sheet key, row, field, text as typed) of rep names typed with surrounding spaces
     untrimmed: tuple[tuple[str, int, str, str], ...] = ()
+    # per sheet key: the data rows' numbers, and the engine columns' cells as they are now
+    row_numbers: dict[str, list[int]] = field(default_factory=dict)
+    engine_cells: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    stale_rows: dict[str, list[int]] = field(default_factory=dict)  # only engine text left
 
 
 def read_book(path: Path, cfg: Config, *, engine_sheets: bool = False) -> Book:
@@ -319,6 +323,8 @@ class _SheetReader:
         self.error_cells: dict[str, set[tuple[int, int]]] = {}
         self.row_numbers: dict[str, list[int]] = {}
         self.untrimmed: list[tuple[str, int, str, str]] = []
+        self.engine_cells: dict[str, dict[str, list[Any]]] = {}
+        self.stale_rows: dict[str, list[int]] = {}
 
     def problem(
         self,
@@ -380,6 +386,13 @@ class _SheetReader:
             tuple(self.problems),
             engine_rows,
             tuple(self.untrimmed),
+            {
+                k: self.row_numbers[v.name]
+                for k, v in self.layouts.items()
+                if v.name in self.row_numbers
+            },
+            self.engine_cells,
+            self.stale_rows,
         )
 
     def sheet_missing(self, spec: Sheet) -> None:
@@ -511,7 +524,8 @@ class _SheetReader:
             if _is_blank_row(cells):
                 self.problem("row-empty", layout.name, index + 1)
             elif engine_only and all(i >= len(cells) or _blank(cells[i]) for i in user):
-                continue  # cleared by the team; only old reminder/check text stays: not data
+                # cleared by the team; only old reminder/check text stays: not data
+                self.stale_rows.setdefault(layout.spec.key, []).append(index + 1)
             else:
                 numbers.append(index + 1)
         self.row_numbers[layout.name] = numbers
@@ -536,6 +550,8 @@ class _SheetReader:
             col = spec.column(f)
             raw = transposed[col_index - 1] if col_index <= len(transposed) else [""] * len(numbers)
             values = list(map(self.parser(col.kind), raw))
+            if col.is_engine:
+                self.engine_cells.setdefault(key, {})[f] = list(raw)
             if f in NAME_FIELDS:
                 self.untrimmed.extend(
                     (spec.key, numbers[k], f, v)
