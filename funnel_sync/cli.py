@@ -83,27 +83,58 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Add the ledger's sheets and missing columns to this existing workbook instead.",
+)
+@click.option("--dry-run", is_flag=True, help="With --into: show what would be added.")
 @config_option
-def init(path: Path, cfg: Config) -> None:
-    """Create a new, empty ledger at PATH (refuses to overwrite an existing file).
+def init(path: Path | None, into: Path | None, dry_run: bool, cfg: Config) -> None:
+    """Create a new, empty ledger at PATH (refuses to overwrite an existing file), or add the
+    ledger to the team's own workbook with --into, keeping everything already in it.
 
     \b
-    Example:
+    Examples:
       funnel-sync init workbooks/team.xlsx
+      funnel-sync init --into 销售台账.xlsx
     """
+    zh = cfg.lang == "zh"
+    if (path is None) == (into is None):
+        raise Failure("give either PATH (a new ledger) or --into EXISTING.xlsx")
+    if into is not None:
+        from funnel_sync import xlsx
+        from funnel_sync.adopt import adopt_workbook
+
+        try:
+            result = adopt_workbook(into, cfg, dry_run=dry_run)
+        except (WorkbookError, xlsx.WriteError) as e:
+            raise Failure(str(e)) from None
+        added = [*result.sheets_created, *(f"{c.sheet}!{c.header}" for c in result.columns_added)]
+        if not added:
+            click.echo(f"{into}: " + ("已是完整台账, 无需添加" if zh else "already a ledger"))
+        else:
+            verb = (
+                ("将添加" if dry_run else "已添加") if zh else ("would add" if dry_run else "added")
+            )
+            click.echo(f"{into}: {verb}: " + ", ".join(added))
+        return
+    assert path is not None
     from funnel_sync.init import create_ledger
 
     try:
         create_ledger(path, cfg)
     except FileExistsError:
         raise Failure(
-            f"{path}: already exists; choose a new file name "
-            "(funnel-sync never overwrites a workbook)"
+            f"{path}: already exists; choose a new file name (funnel-sync never overwrites "
+            "a workbook; use --into to add the ledger to it)"
         ) from None
     except OSError as e:
         raise Failure(f"{path}: cannot write: {e.strerror or e}") from None
-    click.echo(f"{path}: " + ("已创建空白台账" if cfg.lang == "zh" else "new ledger created"))
+    click.echo(f"{path}: " + ("已创建空白台账" if zh else "new ledger created"))
 
 
 @main.command()
@@ -203,6 +234,148 @@ def check(path: Path, fmt: str, today: str | None, cfg: Config) -> None:
         click.echo(format_text(problems, lang=cfg.lang))
     errors, _ = count(problems)
     sys.exit(EXIT_PROBLEMS if errors else EXIT_OK)
+
+
+SUMMARY_LABELS = {
+    "adopted": ("首次接收的机会", "opportunities adopted"),
+    "moves_accepted": ("阶段变更 接收", "stage moves accepted"),
+    "moves_rejected": ("阶段变更 拒绝", "stage moves rejected"),
+    "owners_adopted": ("接管的负责人", "owners adopted"),
+    "claims": ("领取", "claims"),
+    "claims_rejected": ("领取被拒", "claims rejected"),
+    "releases": ("释放", "releases"),
+    "transfers": ("转移 (待经理确认)", "transfers (to confirm)"),
+    "reverts": ("还原", "reverts"),
+    "recycles": ("自动回收", "recycles"),
+    "recycle_warnings": ("回收预警", "recycle warnings"),
+    "overdue": ("逾期跟进", "overdue follow-ups"),
+    "stalled": ("停滞的机会", "stalled opportunities"),
+    "revisits": ("成交客户回访", "won-customer revisits"),
+    "upsells": ("二次营销提醒", "upsell prompts"),
+    "important_days": ("重要日子", "important days"),
+    "today_items": ("今日提醒条目", "Today list items"),
+    "errors": ("错误", "errors"),
+    "warnings": ("警告", "warnings"),
+    "cells_changed": ("写入的单元格", "cells changed"),
+}
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@today_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: summary and problems; json: one object.",
+)
+@config_option
+def sync(path: Path, today: str | None, dry_run: bool, fmt: str, cfg: Config) -> None:
+    """The nightly pass: check every row, enforce stage moves and the pool, write reminders,
+    the 校验 column, the logs and the Today list back into the workbook at PATH.
+
+    Exit code 0: no errors; 1: data errors (written to 校验); 2: unusable file, or the workbook
+    is open, changed meanwhile, read-only or the disk is full (nothing written).
+
+    \b
+    Example:
+      funnel-sync sync workbooks/demo.xlsx --today 2026-11-30 --dry-run
+    """
+    import json
+
+    from funnel_sync import xlsx
+    from funnel_sync.problems import format_json, format_text
+    from funnel_sync.sync import run_sync
+
+    day = parse_today(today)
+    now = dt.datetime.now() if today is None else dt.datetime.combine(day, dt.time())
+    progress = _progress(fmt == "text")
+    try:
+        result = run_sync(path, cfg, day, now=now, dry_run=dry_run, progress=progress)
+    except WorkbookError as e:
+        raise Failure(str(e)) from None
+    except xlsx.WriteError as e:
+        raise Failure(str(e)) from None
+    finally:
+        progress(None)
+    summary = result.summary()
+    if fmt == "json":
+        changes = (
+            [
+                {
+                    "sheet": c.sheet,
+                    "row": c.row,
+                    "column": c.column,
+                    "old": _jsonable(c.old),
+                    "new": _jsonable(c.new),
+                }
+                for c in (result.write.changes if result.write else ())
+            ]
+            if dry_run
+            else None
+        )
+        payload: dict[str, Any] = {
+            "summary": summary,
+            "dry_run": dry_run,
+            "problems": json.loads(format_json(result.problems)),
+        }
+        if changes is not None:
+            payload["changes"] = changes
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        if result.problems:
+            click.echo(format_text(result.problems, lang=cfg.lang))
+        zh = cfg.lang == "zh"
+        for key, value in summary.items():
+            if key in SUMMARY_LABELS and (value or key in ("errors", "cells_changed")):
+                click.echo(f"  {SUMMARY_LABELS[key][0 if zh else 1]}: {value}")
+        if dry_run:
+            click.echo("(演练: 未写入)" if zh else "(dry run: nothing written)")
+            for c in result.write.changes[:50] if result.write else ():
+                click.echo(f"  {c.sheet}!{_letter(c.column)}{c.row}: {c.old!r} → {c.new!r}")
+        elif result.write and result.write.written:
+            click.echo(f"{path}: " + ("已写回" if zh else "written"))
+        else:
+            click.echo(f"{path}: " + ("无变化, 未写入" if zh else "unchanged, nothing written"))
+    sys.exit(EXIT_PROBLEMS if result.errors else EXIT_OK)
+
+
+def _letter(column: int) -> str:
+    from funnel_sync.problems import column_letter
+
+    return column_letter(column)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _progress(enabled: bool) -> Callable[[str | None], None]:
+    """A one-line status on stderr while the long steps run (only on a terminal)."""
+    if not (enabled and sys.stderr.isatty()):
+        return lambda step: None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    status = console.status("")
+    state = {"started": False}
+
+    def show(step: str | None) -> None:
+        if step is None:
+            if state["started"]:
+                status.stop()
+            return
+        status.update(f"funnel-sync: {step}…")
+        if not state["started"]:
+            status.start()
+            state["started"] = True
+
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

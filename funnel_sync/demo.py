@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from funnel_sync.config import Config
-from funnel_sync.init import build_ledger, repack, write_new_file, yes_no
+from funnel_sync.init import build_ledger, repack, saved, write_new_file, yes_no
 from funnel_sync.model import ActivityKind, Stage
 from funnel_sync.plan import CellValue
 from funnel_sync.problems import column_letter
@@ -556,13 +556,7 @@ _EPOCH_1900 = dt.date(1899, 12, 30)
 
 
 def workbook_bytes(team: Team, cfg: Config, today: dt.date) -> bytes:
-    wb = build_ledger(cfg)
-    when = dt.datetime.combine(today, dt.time(0, 0))
-    wb.properties.created = when
-    wb.properties.modified = when
-    raw = io.BytesIO()
-    wb.save(raw)
-    package = raw.getvalue()
+    package = saved(build_ledger(cfg), dt.datetime.combine(today, dt.time(0, 0)))
     replace: dict[str, bytes] = {}
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         parts = _sheet_parts(archive)

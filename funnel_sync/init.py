@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -118,14 +119,22 @@ def _display_width(text: object) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text or ""))
 
 
-def workbook_bytes(wb: openpyxl.Workbook, when: dt.datetime) -> bytes:
-    """Save deterministically: fixed document times and zip entry times (same input, same
-    bytes)."""
+def saved(wb: openpyxl.Workbook, when: dt.datetime) -> bytes:
+    """The workbook saved with `when` as its document times (openpyxl stamps the save time as
+    `modified`; the same input must give the same bytes)."""
     wb.properties.created = when
-    wb.properties.modified = when
     raw = io.BytesIO()
     wb.save(raw)
-    return repack(raw.getvalue(), {})
+    with zipfile.ZipFile(raw) as archive:
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*", rf"\g<1>{stamp}", core)
+    return repack(raw.getvalue(), {"docProps/core.xml": core.encode("utf-8")})
+
+
+def workbook_bytes(wb: openpyxl.Workbook, when: dt.datetime) -> bytes:
+    """Save deterministically: fixed document times and zip entry times."""
+    return saved(wb, when)
 
 
 def repack(package: bytes, replace: dict[str, bytes]) -> bytes:

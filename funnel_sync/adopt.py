@@ -1,0 +1,78 @@
+"""`init --into`: add the ledger's sheets and columns to a workbook the team already has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from funnel_sync import xlsx
+from funnel_sync.config import Config
+from funnel_sync.init import dropdowns
+from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT, ChangeSet, NewColumn, SheetContent
+from funnel_sync.read import read_book
+from funnel_sync.schema import SHEETS, Kind, Sheet
+
+
+def _format(kind: Kind) -> str | None:
+    if kind in (Kind.DATE, Kind.MONTH_DAY):
+        return DATE_FORMAT
+    if kind is Kind.DATETIME:
+        return DATETIME_FORMAT
+    if kind is Kind.AMOUNT:
+        return "#,##0"
+    return None
+
+
+def adoption_changes(path: Path, cfg: Config) -> ChangeSet:
+    """Sheets the ledger lacks are created (headers, dropdowns, frozen header, widths);
+    ledger sheets the team already has get only their missing columns, at the right end."""
+    book = read_book(path, cfg, engine_sheets=True)
+    sheets: list[SheetContent] = []
+    columns: list[NewColumn] = []
+    existing = {key: layout for key, layout in book.layouts.items()}
+    for spec in SHEETS:
+        layout = existing.get(spec.key)
+        if layout is None:
+            if _has_sheet_named(book.sheet_names, cfg.sheet_title(spec)):
+                continue  # a sheet of that name exists but holds something else: leave it
+            sheets.append(_new_sheet(spec, cfg))
+            continue
+        next_col = layout.width + 1
+        for col in spec.columns:
+            if col.field not in layout.columns:
+                columns.append(
+                    NewColumn(
+                        layout.name,
+                        next_col,
+                        cfg.header(spec, col.field),
+                        layout.header_row,
+                        _format(col.kind),
+                        float(col.width),
+                    )
+                )
+                next_col += 1
+    return ChangeSet((), tuple(columns), tuple(sheets), {})
+
+
+def _has_sheet_named(names: tuple[str, ...], title: str) -> bool:
+    return any(n.casefold() == title.casefold() for n in names)
+
+
+def _new_sheet(spec: Sheet, cfg: Config) -> SheetContent:
+    return SheetContent(
+        cfg.sheet_title(spec),
+        tuple(cfg.header(spec, c.field) for c in spec.columns),
+        (),
+        tuple(_format(c.kind) for c in spec.columns),
+        tuple(float(c.width) for c in spec.columns),
+        True,
+        tuple(dropdowns(spec, cfg)),
+    )
+
+
+def adopt_workbook(path: Path, cfg: Config, *, dry_run: bool = False) -> xlsx.WriteResult:
+    before = xlsx.fingerprint(path)
+    changes = adoption_changes(path, cfg)
+    if dry_run:
+        return xlsx.plan_changes(path, changes)
+    xlsx.check_locked(path)
+    return xlsx.apply_changes(path, changes, expected=before, backups=cfg.writer.backups)

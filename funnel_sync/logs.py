@@ -1,0 +1,125 @@
+"""The engine's log sheets: their labels per language, and the state read back from them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from funnel_sync.parse import normalize_key, parse_date, parse_text
+
+# PoolLog actions and StageLog results: a stable code and its label per language.
+POOL_ACTIONS: dict[str, tuple[str, str]] = {
+    "adopt": ("接管", "adopt"),
+    "claim": ("领取", "claim"),
+    "claim-rejected": ("领取被拒", "claim rejected"),
+    "release": ("释放", "release"),
+    "recycle": ("自动回收", "recycle"),
+    "transfer": ("转移", "transfer"),
+    "revert": ("还原", "revert"),
+}
+STAGE_RESULTS: dict[str, tuple[str, str]] = {
+    "adopted": ("首次接收", "adopted"),
+    "accepted": ("接收", "accepted"),
+    "rejected": ("拒绝", "rejected"),
+}
+
+
+def label(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    zh, en = table[code]
+    return zh if lang == "zh" else en
+
+
+def _decode(table: dict[str, tuple[str, str]], text: object) -> str | None:
+    key = normalize_key(parse_text(text) or "")
+    for code, (zh, en) in table.items():
+        if key in (normalize_key(zh), normalize_key(en), code):
+            return code
+    return None
+
+
+def _when(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    parsed = parse_date(value)
+    return parsed if isinstance(parsed, dt.date) else None
+
+
+@dataclass
+class PoolState:
+    """What the PoolLog says: each customer's owner as the engine last confirmed it, and the
+    history the pool rules need (releases for the cool-down, claims per rep and day)."""
+
+    owner: dict[str, str | None] = field(default_factory=dict)  # customer → confirmed owner
+    released: dict[tuple[str, str], dt.date] = field(default_factory=dict)  # (cust, rep) → day
+    claims: dict[tuple[str, dt.date], int] = field(default_factory=lambda: defaultdict(int))
+    last_rejected: dict[str, str] = field(default_factory=dict)  # customer → attempted owner
+    last_event: dict[str, dt.date] = field(default_factory=dict)  # customer → day of adopt/claim
+    recycled: dict[str, tuple[dt.date, str, str]] = field(default_factory=dict)  # day, rep, why
+    seen: bool = False  # any row at all: the workbook has been synced before
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> PoolState:
+        """Rows in PoolLog column order: time, customer, action, rep, reason, old value."""
+        state = cls()
+        for row in rows:
+            cells = list(row) + [""] * (6 - len(row))
+            customer = parse_text(cells[1])
+            action = _decode(POOL_ACTIONS, cells[2])
+            if not customer or action is None:
+                continue
+            state.seen = True
+            day = _when(cells[0])
+            rep = parse_text(cells[3])
+            old = parse_text(cells[5])
+            if action in ("adopt", "claim", "transfer"):
+                state.owner[customer] = rep
+                state.last_rejected.pop(customer, None)
+                state.recycled.pop(customer, None)
+                if day:
+                    state.last_event[customer] = day
+                if action == "claim" and rep and day:
+                    state.claims[(rep, day)] += 1
+            elif action in ("release", "recycle"):
+                state.owner[customer] = None
+                state.last_rejected.pop(customer, None)
+                holder = rep or old
+                if holder and day:
+                    state.released[(customer, holder)] = day
+                if action == "recycle" and day:
+                    state.recycled[customer] = (day, holder or "", parse_text(cells[4]) or "")
+                else:
+                    state.recycled.pop(customer, None)
+            elif action == "revert":
+                state.owner[customer] = rep
+                state.last_rejected.pop(customer, None)
+            elif action == "claim-rejected":
+                state.last_rejected[customer] = rep or ""
+        return state
+
+
+@dataclass
+class StageState:
+    """What the StageLog says: the last rejected attempt per opportunity (logged once)."""
+
+    last_rejected: dict[str, str] = field(default_factory=dict)
+    seen: bool = False
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> StageState:
+        """Rows in StageLog column order: time, opportunity, from, to, result, reason, owner."""
+        state = cls()
+        for row in rows:
+            cells = list(row) + [""] * (7 - len(row))
+            opp = parse_text(cells[1])
+            result = _decode(STAGE_RESULTS, cells[4])
+            if not opp or result is None:
+                continue
+            state.seen = True
+            if result == "rejected":
+                state.last_rejected[opp] = parse_text(cells[3]) or ""
+            else:
+                state.last_rejected.pop(opp, None)
+        return state

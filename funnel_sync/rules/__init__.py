@@ -1,0 +1,146 @@
+"""The sync's rules: small functions over the book that fill one Outcome (pure, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from funnel_sync.config import Config
+from funnel_sync.days import Days
+from funnel_sync.logs import PoolState, StageState
+from funnel_sync.model import Customer, Opportunity, Rep, Stage
+from funnel_sync.plan import CellValue
+from funnel_sync.problems import Problem, column_letter, make
+from funnel_sync.read import Book
+from funnel_sync.schema import OPPORTUNITIES, POOL, Sheet
+
+K = TypeVar("K")
+
+#: Urgency within one class on the Today list, most urgent first.
+URGENCY = ("overdue", "due", "important-day", "recycle-warning", "stalled", "upsell")
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    rep: str
+    stage: Stage | None
+    urgency: str
+    overdue_days: int
+    customer: Customer | None
+    opportunity_id: str | None
+    reason: str
+
+    def sort_key(self) -> tuple[int, int, int, str, str]:
+        rank = (
+            5 - int(self.stage)
+            if self.stage is not None and self.stage.is_open
+            else (4 if self.stage is Stage.WON else 5)
+        )
+        return (
+            rank if self.stage is not None else 6,
+            URGENCY.index(self.urgency),
+            -self.overdue_days,
+            self.customer.customer_id if self.customer else "",
+            self.opportunity_id or "",
+        )
+
+
+@dataclass
+class Outcome:
+    """Everything one sync decided: engine cell values, log rows, problems, reminders."""
+
+    cells: dict[tuple[str, int, str], CellValue] = field(default_factory=dict)
+    owner_writes: dict[int, CellValue] = field(default_factory=dict)  # pool row → owner cell
+    stage_log: list[list[CellValue]] = field(default_factory=list)
+    pool_log: list[list[CellValue]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    reminders: dict[tuple[str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
+    today: list[TodayItem] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    confirmed: dict[str, Stage] = field(default_factory=dict)  # opportunity → counted class
+    entered: dict[str, dt.date] = field(default_factory=dict)  # opportunity → stage entry
+    owners: dict[str, str | None] = field(default_factory=dict)  # customer → confirmed owner
+
+
+@dataclass
+class Context:
+    """The book and what every rule needs to look up, built once per sync."""
+
+    book: Book
+    cfg: Config
+    today: dt.date
+    now: dt.datetime
+    days: Days
+    pool_state: PoolState
+    stage_state: StageState
+    reps: dict[str, Rep] = field(default_factory=dict)
+    first_sync: bool = False
+    customers: dict[str, Customer] = field(default_factory=dict)
+    opportunities: list[Opportunity] = field(default_factory=list)  # first row of each ID
+    by_customer: dict[str, list[Opportunity]] = field(default_factory=dict)
+    last_touch: dict[str, dt.date] = field(default_factory=dict)  # opportunity → last activity
+    customer_touch: dict[tuple[str, str], dt.date] = field(default_factory=dict)  # (cust, rep)
+    customer_any_touch: dict[str, dt.date] = field(default_factory=dict)  # customer, no opp id
+
+    @property
+    def lang(self) -> str:
+        return self.cfg.lang
+
+    def problem(
+        self, spec: Sheet, row: int, field_name: str | None, code: str, **params: Any
+    ) -> Problem:
+        layout = self.book.layouts.get(spec.key)
+        sheet = layout.name if layout else self.cfg.sheet_title(spec)
+        column = None
+        if layout and field_name and field_name in layout.columns:
+            column = column_letter(layout.columns[field_name])
+        return make(
+            code, lang=self.lang, sheet=sheet, row=row, column=column, field=field_name, **params
+        )
+
+    def text(self, zh: str, en: str, **params: object) -> str:
+        return (zh if self.lang == "zh" else en).format(**params)
+
+    def stamp(self) -> dt.datetime:
+        return self.now
+
+
+def build_context(
+    book: Book, cfg: Config, today: dt.date, now: dt.datetime, pool: PoolState, stages: StageState
+) -> Context:
+    ctx = Context(book, cfg, today, now, Days(cfg, today), pool, stages)
+    ctx.first_sync = not pool.seen and not stages.seen
+    ctx.reps = {r.name: r for r in book.reps if r.name}
+    for c in book.customers:
+        ctx.customers.setdefault(c.customer_id, c)  # a duplicate ID: the first row counts
+    seen: set[str] = set()
+    for o in book.opportunities:
+        if o.opportunity_id and o.opportunity_id not in seen:
+            seen.add(o.opportunity_id)
+            ctx.opportunities.append(o)
+            if o.customer_id:
+                ctx.by_customer.setdefault(o.customer_id, []).append(o)
+    for a in book.activities:
+        if a.date is None or a.date > today:
+            continue
+        if a.opportunity_id:
+            _later(ctx.last_touch, a.opportunity_id, a.date)
+        elif a.customer_id:
+            _later(ctx.customer_any_touch, a.customer_id, a.date)
+        if a.customer_id and a.rep:
+            _later(ctx.customer_touch, (a.customer_id, a.rep), a.date)
+    return ctx
+
+
+def _later(index: dict[K, dt.date], key: K, day: dt.date) -> None:
+    if key not in index or index[key] < day:
+        index[key] = day
+
+
+Rule = Callable[[Context, Outcome], None]
+
+POOL_SHEET: Sheet = POOL
+OPPS_SHEET: Sheet = OPPORTUNITIES

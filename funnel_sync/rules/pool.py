@@ -1,0 +1,264 @@
+"""The public pool: claims, releases, transfers and automatic recycling (SPEC §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from funnel_sync.logs import POOL_ACTIONS, label
+from funnel_sync.model import Customer, Stage
+from funnel_sync.plan import CellValue
+from funnel_sync.problems import Problem
+from funnel_sync.rules import Context, Outcome, TodayItem
+from funnel_sync.schema import POOL, REPS
+
+KEY = POOL.key
+RECYCLED_NOTICE_DAYS = 7  # the pool row says it was recycled for a week
+
+
+def _has_won(ctx: Context, out: Outcome, customer_id: str) -> bool:
+    return any(
+        out.confirmed.get(o.opportunity_id) is Stage.WON
+        for o in ctx.by_customer.get(customer_id, ())
+    )
+
+
+def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for cid, owner in ctx.pool_state.owner.items():
+        if (
+            owner
+            and cid in ctx.customers
+            and (ctx.cfg.pool.won_counts_toward_cap or not _has_won(ctx, out, cid))
+        ):
+            counts[owner] += 1
+    return counts
+
+
+def ownership(ctx: Context, out: Outcome) -> None:
+    """Compare each customer's typed owner with the owner the engine last confirmed."""
+    owned = _owned_counts(ctx, out)
+    claims_today: Counter[str] = Counter()
+    revert = ctx.cfg.pool.enforce == "revert"
+    for cid, c in ctx.customers.items():
+        typed = c.owner
+        known_before = cid in ctx.pool_state.owner
+        known = ctx.pool_state.owner.get(cid)
+        row = c.source.row
+        out.cells[(KEY, row, "claimed_on")] = c.claimed_on
+        out.cells[(KEY, row, "released_on")] = c.released_on
+        if not known_before and typed is None:
+            out.owners[cid] = None
+            continue
+        if not known_before and ctx.first_sync:
+            _log(ctx, out, c, "adopt", typed, ctx.text("首次同步: 按现状接管", "first sync"), "")
+            out.owners[cid] = typed
+            out.counts["owners_adopted"] += 1
+            continue
+        if known_before and typed == known:
+            out.owners[cid] = known
+            continue
+        if typed is None:  # released (cleared, or 释放 typed)
+            _log(ctx, out, c, "release", known, ctx.text("销售释放", "released by rep"), known)
+            out.cells[(KEY, row, "released_on")] = ctx.today
+            out.owners[cid] = None
+            if known:
+                owned[known] -= 1
+            out.counts["releases"] += 1
+            continue
+        if known:  # one rep to another
+            if revert:
+                out.owner_writes[row] = known
+                _log(ctx, out, c, "revert", known, ctx.text("转移未经确认", "unconfirmed"), typed)
+                out.problems.append(
+                    ctx.problem(POOL, row, "owner", "owner-reverted", old=known, attempted=typed)
+                )
+                out.owners[cid] = known
+                out.counts["reverts"] += 1
+                continue
+            _log(ctx, out, c, "transfer", typed, ctx.text("转移, 待经理确认", "to confirm"), known)
+            out.problems.append(
+                ctx.problem(POOL, row, "owner", "transfer-flagged", old=known, new=typed)
+            )
+            out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.owners[cid] = typed
+            owned[known] -= 1
+            owned[typed] += 1
+            out.counts["transfers"] += 1
+            continue
+        # a claim: an unowned customer (or a new row) now carries a rep's name
+        refusal = _refuse_claim(ctx, c, typed, owned, claims_today)
+        if refusal is None:
+            _log(ctx, out, c, "claim", typed, "", "")
+            out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.owners[cid] = typed
+            owned[typed] += 1
+            claims_today[typed] += 1
+            out.counts["claims"] += 1
+            continue
+        out.problems.append(refusal)
+        out.counts["claims_rejected"] += 1
+        out.owners[cid] = None
+        if ctx.pool_state.last_rejected.get(cid) != typed:
+            _log(ctx, out, c, "claim-rejected", typed, refusal.message, typed)
+        if revert:
+            out.owner_writes[row] = None
+            out.problems.append(
+                ctx.problem(POOL, row, "owner", "owner-reverted", old="", attempted=typed)
+            )
+
+
+def _refuse_claim(
+    ctx: Context, c: Customer, rep_name: str, owned: Counter[str], claims_today: Counter[str]
+) -> Problem | None:
+    row, pool = c.source.row, ctx.cfg.pool
+    rep = ctx.reps.get(rep_name)
+    if rep is None:
+        reps = ctx.cfg.sheet_title(REPS)
+        return ctx.problem(POOL, row, "owner", "claim-unknown-rep", value=rep_name, reps=reps)
+    if not c.region:
+        return ctx.problem(
+            POOL, row, "owner", "claim-no-region", header=ctx.cfg.header(POOL, "region")
+        )
+    if not rep.covers(c.region):
+        regions = "、".join(sorted(rep.regions)) or "-"
+        return ctx.problem(
+            POOL,
+            row,
+            "owner",
+            "claim-outside-region",
+            rep=rep_name,
+            regions=regions,
+            region=c.region,
+        )
+    if owned[rep_name] >= pool.max_owned_per_rep:
+        return ctx.problem(
+            POOL,
+            row,
+            "owner",
+            "claim-over-cap",
+            rep=rep_name,
+            owned=owned[rep_name],
+            cap=pool.max_owned_per_rep,
+        )
+    claimed = ctx.pool_state.claims.get((rep_name, ctx.today), 0) + claims_today[rep_name]
+    if claimed >= pool.max_claims_per_day:
+        return ctx.problem(
+            POOL,
+            row,
+            "owner",
+            "claim-over-daily-limit",
+            rep=rep_name,
+            claimed=claimed,
+            limit=pool.max_claims_per_day,
+        )
+    released = ctx.pool_state.released.get((c.customer_id, rep_name))
+    if released is not None:
+        until = released + dt.timedelta(days=pool.reclaim_cooldown_days)
+        if ctx.today < until:
+            return ctx.problem(
+                POOL,
+                row,
+                "owner",
+                "claim-cooldown",
+                rep=rep_name,
+                released=released.isoformat(),
+                until=until.isoformat(),
+            )
+    return None
+
+
+def recycling(ctx: Context, out: Outcome) -> None:
+    """Customers whose owner logged no activity with them for too long return to the pool;
+    the owner is warned `warn_before_recycle_days` ahead."""
+    pool = ctx.cfg.pool
+    for cid, c in ctx.customers.items():
+        owner = out.owners.get(cid)
+        if not owner:
+            recycled = ctx.pool_state.recycled.get(cid)
+            if recycled and (ctx.today - recycled[0]).days <= RECYCLED_NOTICE_DAYS:
+                out.reminders[(KEY, c.source.row)].append(_recycled_text(ctx, *recycled))
+            continue
+        if c.locked or _has_won(ctx, out, cid):
+            continue
+        stages = [
+            out.confirmed[o.opportunity_id]
+            for o in ctx.by_customer.get(cid, ())
+            if o.opportunity_id in out.confirmed and out.confirmed[o.opportunity_id].is_open
+        ]
+        key = max(stages).key if stages else "none"
+        limit = pool.recycle_after_days[key]
+        start = _idle_since(ctx, out, c, owner)
+        idle = ctx.days.between(start, ctx.today)
+        row = c.source.row
+        if idle > limit:
+            out.owner_writes[row] = None
+            reason = ctx.text(
+                "{n} 天无跟进 (上限 {limit} 天)",
+                "{n} days without activity (limit {limit})",
+                n=idle,
+                limit=limit,
+            )
+            _log(ctx, out, c, "recycle", owner, reason, owner)
+            out.cells[(KEY, row, "released_on")] = ctx.today
+            out.owners[cid] = None
+            out.reminders[(KEY, row)].append(_recycled_text(ctx, ctx.today, owner, reason))
+            out.counts["recycles"] += 1
+        elif idle >= limit - pool.warn_before_recycle_days:
+            left = limit - idle
+            when = ctx.days.add(start, limit + 1)
+            text = ctx.text(
+                "{n} 天未跟进: {left} 天内不跟进, {d} 自动回收到资源库",
+                "{n} days without activity: follow up within {left} days or it returns to the "
+                "pool on {d}",
+                n=idle,
+                left=left,
+                d=when.isoformat(),
+            )
+            out.reminders[(KEY, row)].append(text)
+            top = max(stages) if stages else None
+            out.today.append(TodayItem(owner, top, "recycle-warning", 0, c, None, text))
+            out.counts["recycle_warnings"] += 1
+
+
+def _recycled_text(ctx: Context, day: dt.date, owner: str, reason: str) -> str:
+    return ctx.text(
+        "{d} 已自动回收 (原负责人 {o}, {r}): 可重新领取",
+        "recycled on {d} (was {o}, {r}): free to claim",
+        d=day.isoformat(),
+        o=owner,
+        r=reason,
+    )
+
+
+def _idle_since(ctx: Context, out: Outcome, c: Customer, owner: str) -> dt.date:
+    """The later of the owner's last activity with the customer and the claim date; for an
+    owner adopted on the first sync with neither, the adoption date (a grace period)."""
+    touched = ctx.customer_touch.get((c.customer_id, owner))
+    claimed = out.cells.get((KEY, c.source.row, "claimed_on"))
+    claim_day = claimed if isinstance(claimed, dt.date) else None
+    if claim_day is None:
+        claim_day = ctx.pool_state.last_event.get(c.customer_id)
+    candidates = [d for d in (touched, claim_day) if d is not None]
+    return max(candidates) if candidates else ctx.today
+
+
+def _log(
+    ctx: Context,
+    out: Outcome,
+    c: Customer,
+    action: str,
+    rep: str | None,
+    reason: str,
+    old: CellValue,
+) -> None:
+    out.pool_log.append(
+        [
+            ctx.stamp(),
+            c.customer_id,
+            label(POOL_ACTIONS, action, ctx.lang),
+            rep or "",
+            reason,
+            old or "",
+        ]
+    )

@@ -1,0 +1,312 @@
+"""The nightly sync from top to bottom: read → validate → rules → plan → write → summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from funnel_sync import xlsx
+from funnel_sync.checks import validate
+from funnel_sync.config import Config
+from funnel_sync.logs import PoolState, StageState
+from funnel_sync.parse import parse_date
+from funnel_sync.plan import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    CellValue,
+    CellWrite,
+    ChangeSet,
+    NewColumn,
+    SheetContent,
+)
+from funnel_sync.problems import Problem, count, sort_key
+from funnel_sync.read import Book, SheetLayout, read_book
+from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
+from funnel_sync.rules import pool as pool_rules
+from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, REPS, STAGE_LOG, TODAY, Kind, Sheet
+
+#: The rules in the order they run; each reads the book and fills the one Outcome.
+SYNC_RULES: list[Rule] = [
+    stages.stage_moves,
+    pool_rules.ownership,
+    pool_rules.recycling,
+    reminders.contact_cadence,
+    reminders.important_days,
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SyncResult:
+    problems: list[Problem]
+    counts: Counter[str]
+    changes: ChangeSet
+    write: xlsx.WriteResult | None
+    timings: dict[str, float] = field(default_factory=dict)
+    today_rows: int = 0
+
+    @property
+    def errors(self) -> int:
+        return count(self.problems)[0]
+
+    @property
+    def cells_changed(self) -> int:
+        return len(self.write.changes) if self.write else 0
+
+    def summary(self) -> dict[str, Any]:
+        errors, warnings = count(self.problems)
+        return {
+            **{k: self.counts.get(k, 0) for k in SUMMARY_KEYS},
+            "today_items": self.today_rows,
+            "errors": errors,
+            "warnings": warnings,
+            "cells_changed": self.cells_changed,
+            "written": bool(self.write and self.write.written),
+        }
+
+
+SUMMARY_KEYS = (
+    "adopted",
+    "moves_accepted",
+    "moves_rejected",
+    "owners_adopted",
+    "claims",
+    "claims_rejected",
+    "releases",
+    "transfers",
+    "reverts",
+    "recycles",
+    "recycle_warnings",
+    "overdue",
+    "stalled",
+    "revisits",
+    "upsells",
+    "important_days",
+)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], step: str, progress: Progress | None) -> Iterator[None]:
+    if progress:
+        progress(step)
+    start = time.perf_counter()
+    yield
+    timings[step] = time.perf_counter() - start
+
+
+def run_sync(
+    path: Path,
+    cfg: Config,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """One sync of the workbook at `path`. Unusable files raise read.WorkbookError; refusals
+    to write (locked, changed, read-only, disk full) raise xlsx.WriteError."""
+    timings: dict[str, float] = {}
+    now = now or dt.datetime.combine(today, dt.time())
+    with _timed(timings, "read", progress):
+        before = xlsx.fingerprint(path)
+        book = read_book(path, cfg, engine_sheets=True)
+    with _timed(timings, "validate", progress):
+        book, problems = validate(book, cfg, today)
+    with _timed(timings, "rules", progress):
+        ctx = build_context(
+            book,
+            cfg,
+            today,
+            now,
+            PoolState.from_rows(book.engine_rows.get(POOL_LOG.key, [])),
+            StageState.from_rows(book.engine_rows.get(STAGE_LOG.key, [])),
+        )
+        out = Outcome()
+        for rule in SYNC_RULES:
+            rule(ctx, out)
+        problems = _sorted(book, problems + out.problems)
+    with _timed(timings, "plan", progress):
+        today_rows = today_sheet(ctx, out)
+        changes = plan(book, cfg, out, problems, today_rows)
+    with _timed(timings, "write", progress):
+        if dry_run:
+            result = xlsx.plan_changes(path, changes, header_rows=_header_rows(book))
+        else:
+            xlsx.check_locked(path)
+            result = xlsx.apply_changes(
+                path,
+                changes,
+                expected=before,
+                backups=cfg.writer.backups,
+                header_rows=_header_rows(book),
+            )
+    return SyncResult(problems, out.counts, changes, result, timings, len(today_rows))
+
+
+def _sorted(book: Book, problems: list[Problem]) -> list[Problem]:
+    order = {name: i for i, name in enumerate(book.sheet_names)}
+    return sorted(problems, key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))
+
+
+def _header_rows(book: Book) -> dict[str, int]:
+    return {layout.name: layout.header_row for layout in book.layouts.values()}
+
+
+# ---- the plan: engine cells that differ, log rows appended, the Today sheet ----
+
+
+def today_sheet(ctx: Context, out: Outcome) -> list[tuple[CellValue, ...]]:
+    """Per rep (in the Reps sheet's order), most urgent first, numbered from 1."""
+    order = {r.name: i for i, r in enumerate(ctx.book.reps)}
+    by_rep: dict[str, list[TodayItem]] = defaultdict(list)
+    for item in out.today:
+        if item.rep in ctx.reps:
+            by_rep[item.rep].append(item)
+    rows: list[tuple[CellValue, ...]] = []
+    for rep in sorted(by_rep, key=lambda r: order.get(r, len(order))):
+        for n, item in enumerate(sorted(by_rep[rep], key=TodayItem.sort_key), 1):
+            c = item.customer
+            rows.append(
+                (
+                    rep,
+                    n,
+                    item.stage.code if item.stage is not None else "",
+                    c.customer_id if c else "",
+                    c.name if c else "",
+                    c.contact if c else "",
+                    c.phone if c else "",
+                    item.opportunity_id or "",
+                    item.reason,
+                )
+            )
+    return rows
+
+
+def plan(
+    book: Book,
+    cfg: Config,
+    out: Outcome,
+    problems: Sequence[Problem],
+    today_rows: list[tuple[CellValue, ...]],
+) -> ChangeSet:
+    """Decide the writes: only engine cells whose value differs, new engine columns where the
+    sheet lacks them, new log rows appended, the Today sheet replaced."""
+    checks = _check_texts(book, problems, cfg.lang)
+    cells: list[CellWrite] = []
+    new_columns: list[NewColumn] = []
+    sheets: list[SheetContent] = []
+    engine_columns: dict[str, frozenset[int]] = {}
+    for spec in (POOL, OPPORTUNITIES):
+        layout = book.layouts.get(spec.key)
+        if layout is None:
+            continue
+        columns = dict(layout.columns)
+        next_col = layout.width + 1
+        for col in spec.columns:
+            if col.is_engine and col.field not in columns:
+                fmt = DATE_FORMAT if col.kind is Kind.DATE else None
+                new_columns.append(
+                    NewColumn(
+                        layout.name,
+                        next_col,
+                        cfg.header(spec, col.field),
+                        layout.header_row,
+                        fmt,
+                        col.width,
+                    )
+                )
+                columns[col.field] = next_col
+                next_col += 1
+        owned = {columns[c.field] for c in spec.columns if c.is_engine}
+        if spec is POOL and out.owner_writes:
+            owned.add(columns["owner"])  # recycle and revert: documented rules, logged
+        engine_columns[layout.name] = frozenset(owned)
+        current = book.engine_cells.get(spec.key, {})
+        rows = book.row_numbers.get(spec.key, [])
+        for col in spec.columns:
+            if not col.is_engine:
+                continue
+            now = current.get(col.field)
+            column = columns[col.field]
+            for k, row in enumerate(rows):
+                if col.field == "reminder":
+                    notes = out.reminders.get((spec.key, row))
+                    value: CellValue = "; ".join(notes) if notes else None
+                elif col.field == "check":
+                    value = checks.get((layout.name, row))
+                else:
+                    value = out.cells.get((spec.key, row, col.field))
+                old = now[k] if now is not None else None
+                if not _same(old, value, col.kind, book.date1904):
+                    cells.append(CellWrite(layout.name, row, column, value))
+            for row in book.stale_rows.get(spec.key, []):  # cleared rows keep no old reminders
+                cells.append(CellWrite(layout.name, row, column, None))
+        if spec is POOL:
+            for row, owner in sorted(out.owner_writes.items()):
+                cells.append(CellWrite(layout.name, row, columns["owner"], owner))
+    for spec, new_rows in ((STAGE_LOG, out.stage_log), (POOL_LOG, out.pool_log)):
+        layout = book.layouts.get(spec.key)
+        if layout is None:
+            sheets.append(_sheet(spec, cfg, [tuple(r) for r in new_rows]))
+            continue
+        engine_columns[layout.name] = frozenset(range(1, max(layout.width, len(spec.columns)) + 1))
+        for k, values in enumerate(new_rows):
+            row = layout.height + 1 + k
+            for field_name, value in zip((c.field for c in spec.columns), values, strict=True):
+                log_column = layout.columns.get(field_name)
+                if log_column is not None:
+                    cells.append(CellWrite(layout.name, row, log_column, value))
+    sheets.append(_sheet(TODAY, cfg, today_rows))
+    return ChangeSet(tuple(cells), tuple(new_columns), tuple(sheets), engine_columns)
+
+
+def _sheet(spec: Sheet, cfg: Config, rows: list[tuple[CellValue, ...]]) -> SheetContent:
+    formats = tuple(
+        DATETIME_FORMAT if c.kind is Kind.DATETIME else DATE_FORMAT if c.kind is Kind.DATE else None
+        for c in spec.columns
+    )
+    return SheetContent(
+        cfg.sheet_title(spec),
+        tuple(cfg.header(spec, c.field) for c in spec.columns),
+        tuple(rows),
+        formats,
+        tuple(float(c.width) for c in spec.columns),
+    )
+
+
+def _check_texts(book: Book, problems: Sequence[Problem], lang: str) -> dict[tuple[str, int], str]:
+    """The 校验 text of each row: its problems' messages, errors first."""
+    grouped: dict[tuple[str, int], list[Problem]] = defaultdict(list)
+    for p in problems:
+        if p.row is not None:
+            grouped[(p.sheet, p.row)].append(p)
+    mark = {"error": "✗ ", "warning": "⚠ "}
+    texts = {}
+    for key, items in grouped.items():
+        items.sort(key=lambda p: p.severity != "error")
+        texts[key] = "; ".join(mark[p.severity] + p.message for p in items)
+    return texts
+
+
+def _same(old: Any, new: CellValue, kind: Kind, date1904: bool) -> bool:
+    """Whether the cell already holds `new` (as Excel would show it)."""
+    if old is None or old == "":
+        return new is None or new == ""
+    if new is None or new == "":
+        return False
+    if kind in (Kind.DATE, Kind.DATETIME):
+        parsed = parse_date(old, date1904=date1904)
+        return isinstance(parsed, dt.date) and isinstance(new, dt.date) and parsed == new
+    if kind is Kind.INT:
+        return isinstance(old, int | float) and isinstance(new, int | float) and old == new
+    return isinstance(old, str) and old == str(new)
+
+
+__all__ = ["REPS", "SheetLayout", "SyncResult", "run_sync"]
