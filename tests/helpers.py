@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -20,6 +21,18 @@ from openpyxl.workbook.workbook import Workbook
 
 from funnel_sync.cli import main
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS
+
+
+def _corpus() -> Path:
+    """The shared corpus of real spreadsheets: beside the checkout (as CI lays it out)."""
+    env = os.environ.get("FUNNEL_SYNC_CORPUS")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    return beside if beside.is_dir() else Path("/work/shared/corpus")
+
+
+CORPUS = _corpus()
 
 TODAY = "2026-11-30"
 Row = Mapping[str, Any]
@@ -195,3 +208,99 @@ def flat(problems: Sequence[Mapping[str, Any]], *keys: str) -> list[tuple[Any, .
     sorted so that assertions do not depend on the output order (tested on its own)."""
     keys = keys or ("sheet", "row", "column", "code")
     return sorted((tuple(p[k] for k in keys) for p in problems), key=repr)
+
+
+# ---- builders for the sync tests: run `sync`, read sheets back by field, edit rows by ID ----
+
+SPECS = {s.key: s for s in SHEETS}
+
+
+def sync_cli(path: Path, today: str, *args: str) -> tuple[int, str, str]:
+    """`funnel-sync sync PATH --today TODAY ARGS`, in-process, from an empty directory."""
+    return run_cli("sync", str(Path(path).absolute()), "--today", today, *args)
+
+
+def sync_json(path: Path, today: str, *args: str) -> tuple[int, dict[str, Any]]:
+    """`sync --format json`: (exit code, the parsed payload)."""
+    code, stdout, stderr = sync_cli(path, today, "--format", "json", *args)
+    assert "Traceback" not in stderr, stderr
+    return code, json.loads(stdout)
+
+
+def _field_columns(ws: Any, spec_key: str) -> dict[str, int]:
+    """field → 1-based column, from the header row (zh or en headers)."""
+    spec = SPECS[spec_key]
+    by_header = {}
+    for c in spec.columns:
+        by_header[c.zh] = by_header[c.en] = c.field
+    return {
+        by_header[cell.value]: cell.column
+        for cell in ws[1]
+        if isinstance(cell.value, str) and cell.value in by_header
+    }
+
+
+def read_rows(path: Path, spec_key: str, lang: str = "zh") -> list[dict[str, Any]]:
+    """The data rows of one ledger sheet as dicts by field (plus "_row": the Excel row number),
+    read with openpyxl; fully blank rows are left out."""
+    wb = openpyxl.load_workbook(path)
+    try:
+        ws = wb[SPECS[spec_key].title(lang)]
+        columns = _field_columns(ws, spec_key)
+        rows = []
+        for r in range(2, ws.max_row + 1):
+            values = {f: ws.cell(r, c).value for f, c in columns.items()}
+            if any(v not in (None, "") for v in values.values()):
+                rows.append({"_row": r, **values})
+        return rows
+    finally:
+        wb.close()
+
+
+def row_by_id(path: Path, spec_key: str, key: str) -> dict[str, Any]:
+    """The one row of the Pool (by customer_id) or Opportunities (by opportunity_id)."""
+    field = SPECS[spec_key].id_field
+    found = [r for r in read_rows(path, spec_key) if r[field] == key]
+    assert len(found) == 1, (spec_key, key, found)
+    return found[0]
+
+
+def set_fields(path: Path, spec_key: str, key: str, **values: Any) -> Path:
+    """Type `values` (by field) into the row whose ID is `key`, as a user in Excel would."""
+
+    def change(wb: Workbook) -> None:
+        ws = wb[SPECS[spec_key].title("zh")]
+        columns = _field_columns(ws, spec_key)
+        id_col = columns[SPECS[spec_key].id_field or ""]
+        rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, id_col).value == key]
+        assert len(rows) == 1, (spec_key, key)
+        for f, v in values.items():
+            cell = ws.cell(rows[0], columns[f])
+            cell.value = v
+            if isinstance(v, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+
+    return edit_ledger(path, change)
+
+
+def append_rows(path: Path, spec_key: str, *rows: Row) -> Path:
+    """Append rows (dicts by field) below the last row of a sheet (e.g. new activities)."""
+
+    def change(wb: Workbook) -> None:
+        ws = wb[SPECS[spec_key].title("zh")]
+        columns = _field_columns(ws, spec_key)
+        last = max((r for r in range(1, ws.max_row + 1) if any(c.value for c in ws[r])), default=1)
+        for k, row in enumerate(rows, 1):
+            for f, v in row.items():
+                cell = ws.cell(last + k, columns[f])
+                cell.value = v
+                if isinstance(v, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+
+    return edit_ledger(path, change)
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import python_calamine
 from helpers import (
+    CORPUS,
     POOL_OK,
     REPS_OK,
     edit_ledger,
@@ -31,7 +32,6 @@ from funnel_sync.parse import parse_date
 from funnel_sync.read import WorkbookError, read_book, scan_formulas
 from funnel_sync.schema import INPUT_SHEETS
 
-CORPUS = Path("/work/shared/corpus")
 FEATURES = CORPUS / "excel-features"
 FILES = sorted(
     p for folder in (CORPUS, FEATURES) for p in folder.iterdir() if p.suffix in (".xlsx", ".xlsm")

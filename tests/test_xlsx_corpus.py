@@ -12,12 +12,12 @@ import openpyxl
 import openpyxl.worksheet.cell_range
 import pytest
 import python_calamine
+from helpers import CORPUS
 
 from funnel_sync.plan import CellWrite, ChangeSet, ListValidation, SheetContent
 from funnel_sync.xlsx import UnsupportedWorkbook, apply_changes, fingerprint
 from funnel_sync.xlsx._package import Package
 
-CORPUS = Path("/work/shared/corpus")
 SKIP = {"pass_protected.xlsx", "protected_passtika.xlsx", "54764.xlsx"}
 FILES = sorted(
     p

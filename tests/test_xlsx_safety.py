@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import python_calamine
+from helpers import CORPUS
 
 from funnel_sync.plan import CellWrite, ChangeSet
 from funnel_sync.xlsx import (
@@ -27,9 +28,6 @@ from funnel_sync.xlsx import (
     fingerprint,
 )
 from funnel_sync.xlsx import _zip as zipmod
-
-CORPUS = Path("/work/shared/corpus")
-
 
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _PKG = "http://schemas.openxmlformats.org/package/2006"

@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 import python_calamine
+from helpers import CORPUS
 from openpyxl.styles import Font
 from openpyxl.worksheet.table import Table
 
@@ -25,7 +26,6 @@ from funnel_sync.xlsx import (
     plan_changes,
 )
 
-CORPUS = Path("/work/shared/corpus")
 ALL = frozenset(range(1, 30))
 
 
