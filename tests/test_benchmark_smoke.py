@@ -1,0 +1,25 @@
+"""The benchmark script runs end to end at 1k opportunities (a smoke test: no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import run as bench
+
+
+def test_benchmark_runs_at_1k(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    cases = ["floor", "check", "sync", "resync"]
+    assert (
+        bench.main(["--sizes", "1000", "--repeat", "1", "--cases", *cases, "--json", str(out)]) == 0
+    )
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["results"]["1000"]) == set(cases)
+    for case in cases:
+        assert report["results"]["1000"][case]["seconds"] > 0
+        assert report["results"]["1000"][case]["rss_mib"] > 0
+    assert set(report["ratios"]["1000"]) == {"check/floor", "sync/floor", "resync/floor"}
