@@ -29,7 +29,22 @@ class Days:
         self.country = cfg.general.country
         self.lang = cfg.lang
         self.today = today
-        self._years = tuple(range(today.year - 2, today.year + 2))
+        self._years = tuple(range(today.year - 3, today.year + 3))
+        self._origin = dt.date(self._years[0], 1, 1)
+        self._cumulative: list[int] | None = None
+
+    def _working_before(self, day: dt.date) -> int | None:
+        """Working days from the window's start up to (not including) `day`; a prefix sum, so
+        counting is O(1) per call however far apart the dates are."""
+        if self._cumulative is None:
+            cal, total, cumulative = self.calendar, 0, [0]
+            end = dt.date(self._years[-1], 12, 31)
+            for offset in range((end - self._origin).days + 1):
+                total += cal.is_working_day(self._origin + dt.timedelta(days=offset))
+                cumulative.append(total)
+            self._cumulative = cumulative
+        offset = (day - self._origin).days
+        return self._cumulative[offset] if 0 <= offset < len(self._cumulative) else None
 
     @property
     def calendar(self) -> Any:
@@ -42,6 +57,11 @@ class Days:
         if end < start:
             return -self.between(end, start)
         # working days after `start` up to and including `end`
+        lo, hi = self._working_before(start + dt.timedelta(days=1)), self._working_before(
+            end + dt.timedelta(days=1)
+        )
+        if lo is not None and hi is not None:
+            return hi - lo
         cal = self.calendar
         n, day = 0, start
         while day < end:
