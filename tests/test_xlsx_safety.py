@@ -197,6 +197,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
+sys.path.insert(0, {root!r} + "/tests")  # the test module imports its sibling helpers
 from tests.test_xlsx_safety import engine_changes
 from funnel_sync.xlsx import apply_changes
 print("start", flush=True)
