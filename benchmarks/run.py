@@ -45,8 +45,9 @@ for name in wb.sheet_names:
 import openpyxl
 wb = openpyxl.load_workbook(PATH)
 ws = wb["销售机会"]
-for row in range(2, ws.max_row + 1):
-    for col in (ws.max_column + 1, ws.max_column + 2, ws.max_column + 3):
+last, width = ws.max_row, ws.max_column
+for row in range(2, last + 1):
+    for col in (width + 1, width + 2, width + 3):
         ws.cell(row=row, column=col, value=1)
 wb.save(OUT)
 """,
