@@ -10,6 +10,7 @@ from funnel_sync.init import dropdowns
 from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT, ChangeSet, NewColumn, SheetContent
 from funnel_sync.read import read_book
 from funnel_sync.schema import SHEETS, Kind, Sheet
+from funnel_sync.xlsx import live
 
 
 def _format(kind: Kind) -> str | None:
@@ -74,5 +75,8 @@ def adopt_workbook(path: Path, cfg: Config, *, dry_run: bool = False) -> xlsx.Wr
     changes = adoption_changes(path, cfg)
     if dry_run:
         return xlsx.plan_changes(path, changes)
-    xlsx.check_locked(path)
-    return xlsx.apply_changes(path, changes, expected=before, backups=cfg.writer.backups)
+    # writer backend (file or a running Excel): xlsx/live.py; the file backend still refuses a
+    # locked workbook first
+    return live.apply(
+        path, changes, backend=cfg.writer.backend, expected=before, backups=cfg.writer.backups
+    )

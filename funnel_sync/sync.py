@@ -30,6 +30,7 @@ from funnel_sync.read import Book, SheetLayout, read_book
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, REPS, STAGE_LOG, TODAY, Kind, Sheet
+from funnel_sync.xlsx import live
 
 #: The rules in the order they run; each reads the book and fills the one Outcome.
 SYNC_RULES: list[Rule] = [
@@ -139,10 +140,12 @@ def run_sync(
         if dry_run:
             result = xlsx.plan_changes(path, changes, header_rows=_header_rows(book))
         else:
-            xlsx.check_locked(path)
-            result = xlsx.apply_changes(
+            # writer backend (file or a running Excel): xlsx/live.py; the file backend still
+            # refuses a locked workbook first
+            result = live.apply(
                 path,
                 changes,
+                backend=cfg.writer.backend,
                 expected=before,
                 backups=cfg.writer.backups,
                 header_rows=_header_rows(book),
