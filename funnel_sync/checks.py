@@ -286,7 +286,7 @@ def canonicalise(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
     warning: Excel's own filters would still see two people); a reference typed full-width or
     in lower case (ＫＨ００１, kh001) is read as the ID it matches."""
     reps_by_key = {normalize_key(r.name): r.name for r in book.reps if r.name}
-    rep_names = set(reps_by_key.values())
+    rep_names = frozenset(reps_by_key.values())
     customer_ids = {normalize_key(c.customer_id): c.customer_id for c in book.customers}
     opportunity_ids: dict[str, str] = {}
     for o in book.opportunities:
@@ -308,41 +308,44 @@ def canonicalise(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
         )
         return canonical
 
-    def ref(ids: dict[str, str], value: str | None) -> str | None:
-        if not value or value in ids.values():
+    customer_set = frozenset(customer_ids.values())
+    opportunity_set = frozenset(opportunity_ids.values())
+
+    def ref(ids: dict[str, str], known: frozenset[str], value: str | None) -> str | None:
+        if not value or value in known:
             return value
         return ids.get(normalize_key(value), value)
 
     suspicious = {(k, r) for k, r, _, _ in book.untrimmed}
 
-    def needs(key: str, row: int, *values: str | None) -> bool:
-        return (key, row) in suspicious or any(
-            v and v not in rep_names and v not in customer_ids.values() for v in values
-        )
+    def odd_name(key: str, row: int, name: str | None) -> bool:
+        return bool(name) and (name not in rep_names or (key, row) in suspicious)
 
     customers = tuple(
         c._replace(owner=rep(specs["pool"], c.source.row, "owner", c.owner))
-        if needs("pool", c.source.row, c.owner)
+        if odd_name("pool", c.source.row, c.owner)
         else c
         for c in book.customers
     )
     opportunities = tuple(
         o._replace(
             owner=rep(specs["opportunities"], o.source.row, "owner", o.owner),
-            customer_id=ref(customer_ids, o.customer_id),
+            customer_id=ref(customer_ids, customer_set, o.customer_id),
         )
-        if needs("opportunities", o.source.row, o.owner, o.customer_id)
+        if odd_name("opportunities", o.source.row, o.owner)
+        or (o.customer_id and o.customer_id not in customer_set)
         else o
         for o in book.opportunities
     )
     activities = tuple(
         a._replace(
             rep=rep(specs["activities"], a.source.row, "rep", a.rep),
-            customer_id=ref(customer_ids, a.customer_id),
-            opportunity_id=ref(opportunity_ids, a.opportunity_id),
+            customer_id=ref(customer_ids, customer_set, a.customer_id),
+            opportunity_id=ref(opportunity_ids, opportunity_set, a.opportunity_id),
         )
-        if needs("activities", a.source.row, a.rep, a.customer_id)
-        or (a.opportunity_id and a.opportunity_id not in opportunity_ids.values())
+        if odd_name("activities", a.source.row, a.rep)
+        or (a.customer_id and a.customer_id not in customer_set)
+        or (a.opportunity_id and a.opportunity_id not in opportunity_set)
         else a
         for a in book.activities
     )
