@@ -378,5 +378,81 @@ def _progress(enabled: bool) -> Callable[[str | None], None]:
     return show
 
 
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder the report files are written to (created when missing).",
+)
+@today_option
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of the report (default: general.language).",
+)
+@click.option(
+    "--rep",
+    "reps",
+    multiple=True,
+    metavar="NAME",
+    help="Also write this rep's own report (repeatable).",
+)
+@click.option("--per-rep", is_flag=True, help="Also write every rep's own report.")
+@click.option(
+    "--templates",
+    "templates",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Folder with report.html.j2 and report.xlsx (default: the shipped templates/).",
+)
+@config_option
+def report(
+    path: Path,
+    out_dir: Path,
+    today: str | None,
+    lang: str | None,
+    reps: tuple[str, ...],
+    per_rep: bool,
+    templates: Path | None,
+    cfg: Config,
+) -> None:
+    """Write the weekly funnel report for the 7 days ending on the report date:
+    DIR/funnel-report-YYYY-Www.html (e-mail-safe) and .xlsx (from the Excel template), and
+    DIR/funnel-report-YYYY-Www-NAME.* per rep with --rep NAME or --per-rep.
+
+    \b
+    Example:
+      funnel-sync report workbooks/demo.xlsx --out reports --today 2026-11-30 --per-rep
+    """
+    from funnel_sync.report import ReportError, make_report
+
+    day = parse_today(today)
+    progress = _progress(True)
+    try:
+        result = make_report(
+            path,
+            cfg,
+            day,
+            out_dir,
+            lang=lang,
+            reps=reps,
+            per_rep=per_rep,
+            templates=templates,
+            progress=progress,
+        )
+    except (WorkbookError, ReportError) as e:
+        raise Failure(str(e)) from None
+    except OSError as e:
+        raise Failure(f"{out_dir}: cannot write: {e.strerror or e}") from None
+    finally:
+        progress(None)
+    for file in result.files:
+        click.echo(str(file))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

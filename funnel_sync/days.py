@@ -57,8 +57,9 @@ class Days:
         if end < start:
             return -self.between(end, start)
         # working days after `start` up to and including `end`
-        lo, hi = self._working_before(start + dt.timedelta(days=1)), self._working_before(
-            end + dt.timedelta(days=1)
+        lo, hi = (
+            self._working_before(start + dt.timedelta(days=1)),
+            self._working_before(end + dt.timedelta(days=1)),
         )
         if lo is not None and hi is not None:
             return hi - lo
