@@ -11,21 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from funnel_sync.model import Stage
+from funnel_sync.model import Evidence, Stage
 from funnel_sync.schema import SHEETS, Sheet
 
 STAGE_KEYS = ("D", "C", "B", "A", "won")
 OPEN_STAGE_KEYS = ("D", "C", "B", "A")
-EVIDENCE_FIELDS = (
-    "owner",
-    "influencer_contacted",
-    "need_confirmed",
-    "quoted",
-    "decision_process_known",
-    "budget_confirmed",
-    "contract_sent",
-    "signed",
-)
+#: What config.toml may name as evidence: the owner being set, or an evidence column.
+EVIDENCE_FIELDS = ("owner", *Evidence._fields)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PHASES = ("training", "months_0_3", "months_3_6", "months_6_9", "months_9_plus")
 

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from funnel_sync.config import Config
 from funnel_sync.init import build_ledger, repack, saved, write_new_file, yes_no
-from funnel_sync.model import ActivityKind, Stage
+from funnel_sync.model import ActivityKind, Evidence, Stage
 from funnel_sync.plan import CellValue
 from funnel_sync.problems import column_letter
 from funnel_sync.read import _sheet_parts
@@ -281,18 +281,7 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
                 close_date,
                 rng.choice(NEXT_STEPS.get(stage, ("",))) or None,
                 planned,
-                *[
-                    yes if evidence[f] else None
-                    for f in (
-                        "influencer_contacted",
-                        "need_confirmed",
-                        "quoted",
-                        "decision_process_known",
-                        "budget_confirmed",
-                        "contract_sent",
-                        "signed",
-                    )
-                ],
+                *[yes if evidence[f] else None for f in Evidence._fields],
                 rng.choice(LOST_REASONS) if stage is Stage.LOST else None,
                 None,
                 stage.code,

@@ -718,15 +718,7 @@ class _SheetReader:
         return tuple(out)
 
 
-_EVIDENCE = (
-    "influencer_contacted",
-    "need_confirmed",
-    "quoted",
-    "decision_process_known",
-    "budget_confirmed",
-    "contract_sent",
-    "signed",
-)
+_EVIDENCE = Evidence._fields
 
 
 def _blank(value: object) -> bool:
