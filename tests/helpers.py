@@ -240,21 +240,34 @@ def _field_columns(ws: Any, spec_key: str) -> dict[str, int]:
     }
 
 
-def read_rows(path: Path, spec_key: str, lang: str = "zh") -> list[dict[str, Any]]:
-    """The data rows of one ledger sheet as dicts by field (plus "_row": the Excel row number),
-    read with openpyxl; fully blank rows are left out."""
-    wb = openpyxl.load_workbook(path)
+def read_tables(path: Path, *spec_keys: str, lang: str = "zh") -> dict[str, list[dict[str, Any]]]:
+    """The data rows of ledger sheets as dicts by field (plus "_row": the Excel row number),
+    read with openpyxl in one load; fully blank rows are left out."""
+    wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        ws = wb[SPECS[spec_key].title(lang)]
-        columns = _field_columns(ws, spec_key)
-        rows = []
-        for r in range(2, ws.max_row + 1):
-            values = {f: ws.cell(r, c).value for f, c in columns.items()}
-            if any(v not in (None, "") for v in values.values()):
-                rows.append({"_row": r, **values})
-        return rows
+        tables = {}
+        for key in spec_keys:
+            rows = list(wb[SPECS[key].title(lang)].iter_rows(values_only=True))
+            by_header = {}
+            for c in SPECS[key].columns:
+                by_header[c.zh] = by_header[c.en] = c.field
+            columns = {
+                by_header[v]: i for i, v in enumerate(rows[0] if rows else ()) if v in by_header
+            }
+            table = []
+            for r, values in enumerate(rows[1:], 2):
+                row = {f: values[i] if i < len(values) else None for f, i in columns.items()}
+                if any(v not in (None, "") for v in row.values()):
+                    table.append({"_row": r, **row})
+            tables[key] = table
+        return tables
     finally:
         wb.close()
+
+
+def read_rows(path: Path, spec_key: str, lang: str = "zh") -> list[dict[str, Any]]:
+    """The data rows of one ledger sheet (see read_tables)."""
+    return read_tables(path, spec_key, lang=lang)[spec_key]
 
 
 def row_by_id(path: Path, spec_key: str, key: str) -> dict[str, Any]:
@@ -265,39 +278,42 @@ def row_by_id(path: Path, spec_key: str, key: str) -> dict[str, Any]:
     return found[0]
 
 
-def set_fields(path: Path, spec_key: str, key: str, **values: Any) -> Path:
+def _put(cell: Any, value: Any) -> None:
+    cell.value = value
+    if isinstance(value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
+
+
+def set_fields_in(wb: Workbook, spec_key: str, key: str, **values: Any) -> None:
     """Type `values` (by field) into the row whose ID is `key`, as a user in Excel would."""
+    ws = wb[SPECS[spec_key].title("zh")]
+    columns = _field_columns(ws, spec_key)
+    id_col = columns[SPECS[spec_key].id_field or ""]
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, id_col).value == key]
+    assert len(rows) == 1, (spec_key, key)
+    for f, v in values.items():
+        _put(ws.cell(rows[0], columns[f]), v)
 
-    def change(wb: Workbook) -> None:
-        ws = wb[SPECS[spec_key].title("zh")]
-        columns = _field_columns(ws, spec_key)
-        id_col = columns[SPECS[spec_key].id_field or ""]
-        rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, id_col).value == key]
-        assert len(rows) == 1, (spec_key, key)
-        for f, v in values.items():
-            cell = ws.cell(rows[0], columns[f])
-            cell.value = v
-            if isinstance(v, dt.date):
-                cell.number_format = "yyyy-mm-dd"
 
-    return edit_ledger(path, change)
+def append_rows_in(wb: Workbook, spec_key: str, *rows: Row) -> None:
+    """Append rows (dicts by field) below the last row of a sheet (e.g. new activities)."""
+    ws = wb[SPECS[spec_key].title("zh")]
+    columns = _field_columns(ws, spec_key)
+    last = 1
+    for cells in ws.iter_rows(min_row=1, max_row=ws.max_row):
+        if any(c.value not in (None, "") for c in cells):
+            last = cells[0].row
+    for k, row in enumerate(rows, 1):
+        for f, v in row.items():
+            _put(ws.cell(last + k, columns[f]), v)
+
+
+def set_fields(path: Path, spec_key: str, key: str, **values: Any) -> Path:
+    return edit_ledger(path, lambda wb: set_fields_in(wb, spec_key, key, **values))
 
 
 def append_rows(path: Path, spec_key: str, *rows: Row) -> Path:
-    """Append rows (dicts by field) below the last row of a sheet (e.g. new activities)."""
-
-    def change(wb: Workbook) -> None:
-        ws = wb[SPECS[spec_key].title("zh")]
-        columns = _field_columns(ws, spec_key)
-        last = max((r for r in range(1, ws.max_row + 1) if any(c.value for c in ws[r])), default=1)
-        for k, row in enumerate(rows, 1):
-            for f, v in row.items():
-                cell = ws.cell(last + k, columns[f])
-                cell.value = v
-                if isinstance(v, dt.date):
-                    cell.number_format = "yyyy-mm-dd"
-
-    return edit_ledger(path, change)
+    return edit_ledger(path, lambda wb: append_rows_in(wb, spec_key, *rows))
 
 
 def sha256(path: Path) -> str:
