@@ -229,38 +229,42 @@ def missing_evidence(o: Opportunity, stage: Stage, cfg: Config) -> list[str]:
 def judge_move(o: Opportunity, cfg: Config) -> tuple[str, dict[str, object]] | None:
     """None when the typed class is acceptable; else (problem code, message parameters).
 
-    Shared by `check` (report) and `sync` (enforce). Without a confirmed class (never synced),
-    the typed class is adopted; missing evidence is then only a warning."""
+    Shared by `check` (report) and `sync` (enforce). An error blocks the move (the opportunity
+    keeps counting at its confirmed class). A class that is accepted but stands without all its
+    evidence (adopted as found, moved back, or evidence unticked since) is the warning
+    `stage-unverified`, the same on every sync until the evidence is filled in."""
     to, frm = o.stage, o.confirmed_stage
-    if to is None or to is frm:
+    if to is None:
         return None
-    if frm is Stage.WON:
+    if frm is Stage.WON and to is not Stage.WON:
         # 成交 is final: only back to A, with a note saying why
         if to is Stage.A and o.notes:
-            return None
+            return _unverified(o, to, cfg)
         return "won-is-final", {"to": to.code}
     if to is Stage.LOST:
-        if not o.lost_reason:
+        if not o.lost_reason:  # also for a 丢单 adopted or confirmed before: always needs one
             return "lost-without-reason", {"header": cfg.header(OPPORTUNITIES, "lost_reason")}
         return None
-    if frm is None:
-        lacking = [f for s in Stage if Stage.D <= s <= to for f in missing_evidence(o, s, cfg)]
-        if lacking:
-            return "stage-unverified", {"to": to.code, "missing": _fields(lacking, cfg)}
-        return None
-    if to < frm:
-        return None  # backwards: accepted and logged
+    if frm is None or to <= frm:
+        return _unverified(o, to, cfg)  # adopted, unchanged, or moved back
     # forwards; a lost opportunity reopened needs the evidence of every class up to `to`
     steps = [s for s in Stage if max(frm, Stage.LOST) < s <= to and s is not Stage.LOST]
     lacking = [f for s in steps for f in missing_evidence(o, s, cfg)]
     if not lacking:
-        return None
+        return _unverified(o, to, cfg)
     params: dict[str, object] = {"frm": frm.code, "to": to.code, "missing": _fields(lacking, cfg)}
     if len(steps) > 1 and frm is not Stage.LOST:
         skipped = [s for s in steps[:-1] if missing_evidence(o, s, cfg)] or steps[:-1]
         params["skipped"] = "、".join(s.code for s in skipped)
         return "stage-skip", params
     return "stage-evidence-missing", params
+
+
+def _unverified(o: Opportunity, to: Stage, cfg: Config) -> tuple[str, dict[str, object]] | None:
+    lacking = [f for s in Stage if Stage.D <= s <= to for f in missing_evidence(o, s, cfg)]
+    if lacking:
+        return "stage-unverified", {"to": to.code, "missing": _fields(lacking, cfg)}
+    return None
 
 
 def _fields(fields: list[str], cfg: Config) -> str:

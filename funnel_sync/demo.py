@@ -247,7 +247,7 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
                 [
                     dt.datetime.combine(moves[step], dt.time(2, 0)),
                     oid,
-                    frm.code if frm else "",
+                    frm.code if frm is not None else "",
                     to.code,
                     "接收" if cfg.lang == "zh" else "accepted",
                     ("首次同步: 按现状接收" if cfg.lang == "zh" else "first sync: adopted")

@@ -194,9 +194,17 @@ def _decoder(table: Mapping[str, tuple[str, str]]) -> Any:
     return decode
 
 
-def _dates(values: Sequence[dt.date | None]) -> pd.Series:
-    raw: Any = list(values)
-    return pd.Series(pd.to_datetime(pd.Series(raw, dtype=object), errors="coerce"))
+def _dates(values: Sequence[dt.date | None] | pd.Series) -> pd.Series:
+    """Dates as datetime64[ns] (one unit, so row-wise max() compares them; a Series keeps its
+    index)."""
+    raw = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return pd.Series(pd.to_datetime(raw, errors="coerce")).astype("datetime64[ns]")
+
+
+def _objects(values: list[Any]) -> pd.Series:
+    """Text columns as object dtype even when empty (an empty list becomes float64, which
+    pandas then refuses to merge with the other frames' text keys)."""
+    return pd.Series(values, dtype=object)
 
 
 def _log_columns(book: Book, key: str, fields: Sequence[str]) -> dict[str, list[Any]]:
@@ -247,9 +255,9 @@ def frames(book: Book) -> Frames:
     ]
     opps = pd.DataFrame(
         {
-            "opportunity_id": [o.opportunity_id for o in ops],
-            "customer_id": [o.customer_id for o in ops],
-            "rep": [o.owner for o in ops],
+            "opportunity_id": _objects([o.opportunity_id for o in ops]),
+            "customer_id": _objects([o.customer_id for o in ops]),
+            "rep": _objects([o.owner for o in ops]),
             "cls": pd.Series(cls, dtype="int64"),
             "amount": pd.Series([o.amount for o in ops], dtype="float64"),
             "row": pd.Series([o.source.row for o in ops], dtype="int64"),
@@ -267,10 +275,10 @@ def frames(book: Book) -> Frames:
     acts = pd.DataFrame(
         {
             "date": _dates([a.date for a in acts_src]),
-            "rep": [a.rep for a in acts_src],
-            "customer_id": [a.customer_id for a in acts_src],
-            "opportunity_id": [a.opportunity_id for a in acts_src],
-            "kind": [a.kind.value if a.kind is not None else None for a in acts_src],
+            "rep": _objects([a.rep for a in acts_src]),
+            "customer_id": _objects([a.customer_id for a in acts_src]),
+            "opportunity_id": _objects([a.opportunity_id for a in acts_src]),
+            "kind": _objects([a.kind.value if a.kind is not None else None for a in acts_src]),
             "hours": pd.Series([a.hours for a in acts_src], dtype="float64"),
         }
     )
@@ -420,6 +428,14 @@ class _Tables:
     lists: dict[str, tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]]
 
 
+def _map_dates(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """keys.map(table) for a table of dates; pandas cannot map through an empty datetime Series
+    ("Cannot cast DatetimeArray to dtype float64"), which a ledger without such rows gives."""
+    if table.empty:
+        return pd.Series(pd.NaT, index=keys.index, dtype="datetime64[ns]")
+    return _dates(keys.map(table))
+
+
 class _Builder:
     def __init__(self, book: Book, cfg: Config, today: dt.date, lang: str, limit: int) -> None:
         self.book, self.cfg, self.today, self.lang, self.limit = book, cfg, today, lang, limit
@@ -458,11 +474,16 @@ class _Builder:
         a = f.acts[f.acts["date"].notna() & (f.acts["date"] <= ts)]
         by_opp = a[a["opportunity_id"].notna()].groupby("opportunity_id")["date"].max()
         by_cust = a[a["opportunity_id"].isna()].groupby("customer_id")["date"].max()
+        # an empty grouping maps to float NaN: keep both sides datetime so max() compares dates
         last = pd.concat(
-            [o["opportunity_id"].map(by_opp), o["customer_id"].map(by_cust)], axis=1
+            [
+                _map_dates(o["opportunity_id"], by_opp),
+                _map_dates(o["customer_id"], by_cust),
+            ],
+            axis=1,
         ).max(axis=1)
         o["last_contact"] = last
-        base = pd.concat([last, o["entered"]], axis=1).max(axis=1)
+        base = pd.concat([_dates(last), _dates(o["entered"])], axis=1).max(axis=1)
         o["due"] = base + pd.to_timedelta(o["cls"].map(self.cadence), unit="D")
         o["overdue"] = (ts - o["due"]).dt.days
         o["is_overdue"] = (o["cls"] >= int(Stage.D)) & o["overdue"].gt(0)

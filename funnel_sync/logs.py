@@ -56,8 +56,12 @@ class PoolState:
     released: dict[tuple[str, str], dt.date] = field(default_factory=dict)  # (cust, rep) → day
     claims: dict[tuple[str, dt.date], int] = field(default_factory=lambda: defaultdict(int))
     last_rejected: dict[str, str] = field(default_factory=dict)  # customer → attempted owner
-    last_event: dict[str, dt.date] = field(default_factory=dict)  # customer → day of adopt/claim
+    claimed: dict[str, dt.date] = field(default_factory=dict)  # customer → day of claim/transfer
+    adopted: dict[str, dt.date] = field(default_factory=dict)  # customer → day owner adopted
+    # notices shown for a week after the event (so a re-sync derives the same 校验/提醒)
     recycled: dict[str, tuple[dt.date, str, str]] = field(default_factory=dict)  # day, rep, why
+    transfers: dict[str, tuple[dt.date, str, str]] = field(default_factory=dict)  # day, old, new
+    reverted: dict[str, tuple[dt.date, str, str]] = field(default_factory=dict)  # day, kept, typed
     seen: bool = False  # any row at all: the workbook has been synced before
 
     @classmethod
@@ -74,14 +78,21 @@ class PoolState:
             day = _when(cells[0])
             rep = parse_text(cells[3])
             old = parse_text(cells[5])
+            if action != "claim-rejected":  # only the last change of owner has its notice
+                for notices in (state.recycled, state.transfers, state.reverted):
+                    notices.pop(customer, None)
             if action in ("adopt", "claim", "transfer"):
                 state.owner[customer] = rep
                 state.last_rejected.pop(customer, None)
-                state.recycled.pop(customer, None)
-                if day:
-                    state.last_event[customer] = day
+                if day and action == "adopt":
+                    state.adopted[customer] = day
+                    state.claimed.pop(customer, None)
+                elif day:
+                    state.claimed[customer] = day
                 if action == "claim" and rep and day:
                     state.claims[(rep, day)] += 1
+                if action == "transfer" and day:
+                    state.transfers[customer] = (day, old or "", rep or "")
             elif action in ("release", "recycle"):
                 state.owner[customer] = None
                 state.last_rejected.pop(customer, None)
@@ -90,11 +101,11 @@ class PoolState:
                     state.released[(customer, holder)] = day
                 if action == "recycle" and day:
                     state.recycled[customer] = (day, holder or "", parse_text(cells[4]) or "")
-                else:
-                    state.recycled.pop(customer, None)
             elif action == "revert":
                 state.owner[customer] = rep
                 state.last_rejected.pop(customer, None)
+                if day:
+                    state.reverted[customer] = (day, rep or "", old or "")
             elif action == "claim-rejected":
                 state.last_rejected[customer] = rep or ""
         return state

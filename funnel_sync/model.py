@@ -21,6 +21,11 @@ class Stage(enum.IntEnum):
     A = 4
     WON = 5
 
+    def __bool__(self) -> bool:
+        # LOST is 0 for the funnel order, but a class is never "nothing": `if stage:` must not
+        # mistake 丢单 for a blank cell.
+        return True
+
     @property
     def code(self) -> str:
         """The code as the team writes it in the workbook."""

@@ -245,6 +245,11 @@ CATALOGUE: dict[str, Template] = {
         "客户由 {old} 转给 {new}: 请经理确认",
         "customer moved from {old} to {new}: a manager should confirm",
     ),
+    "owner-cleared": Template(
+        "warning",
+        "「{attempted}」的领取未通过, 负责人已清空 (原因见资源库日志)",
+        "the claim by '{attempted}' was refused and the owner cleared (see the pool log)",
+    ),
     "owner-reverted": Template(
         "warning",
         "负责人已还原为「{old}」(输入的「{attempted}」已记入资源库日志)",

@@ -26,7 +26,7 @@ from funnel_sync.plan import (
     SheetContent,
 )
 from funnel_sync.problems import Problem, count, sort_key
-from funnel_sync.read import Book, SheetLayout, read_book
+from funnel_sync.read import Book, SheetLayout, check_file, read_book
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, REPS, STAGE_LOG, TODAY, Kind, Sheet
@@ -116,6 +116,7 @@ def run_sync(
     timings: dict[str, float] = {}
     now = now or dt.datetime.combine(today, dt.time())
     with _timed(timings, "read", progress):
+        check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
         before = xlsx.fingerprint(path)
         book = read_book(path, cfg, engine_sheets=True)
     with _timed(timings, "validate", progress):
@@ -132,7 +133,7 @@ def run_sync(
         out = Outcome()
         for rule in SYNC_RULES:
             rule(ctx, out)
-        problems = _sorted(book, problems + out.problems)
+        problems = _sorted(book, _current(book, problems + out.problems, out))
     with _timed(timings, "plan", progress):
         today_rows = today_sheet(ctx, out)
         changes = plan(book, cfg, out, problems, today_rows)
@@ -151,6 +152,18 @@ def run_sync(
                 header_rows=_header_rows(book),
             )
     return SyncResult(problems, out.counts, changes, result, timings, len(today_rows))
+
+
+def _current(book: Book, problems: list[Problem], out: Outcome) -> list[Problem]:
+    """Drop what was said about owner cells the engine has just rewritten (recycled or
+    reverted): the next sync would not say it, so 校验 must not either."""
+    layout = book.layouts.get(POOL.key)
+    if layout is None or not out.owner_writes:
+        return problems
+    column = layout.letter("owner")
+    stale = {(layout.name, row, column) for row in out.owner_writes}
+    keep = {"owner-reverted", "owner-cleared"}
+    return [p for p in problems if (p.sheet, p.row, p.column) not in stale or p.code in keep]
 
 
 def _sorted(book: Book, problems: list[Problem]) -> list[Problem]:

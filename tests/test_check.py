@@ -548,6 +548,14 @@ def test_cell_error_in_a_required_column_is_not_also_value_missing(tmp_path: Pat
 # -------------------------------------------------------------------------------- stage moves
 
 
+A_EVIDENCE = {
+    "influencer_contacted": "是",
+    "need_confirmed": "是",
+    "quoted": "是",
+    "contract_sent": "是",
+}
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
@@ -597,9 +605,14 @@ def test_cell_error_in_a_required_column_is_not_also_value_missing(tmp_path: Pat
             id="won-to-A-without-note",
         ),
         pytest.param(
-            {"confirmed_stage": "成交", "stage": "A", "notes": "客户要求补签合同"},
+            {"confirmed_stage": "成交", "stage": "A", "notes": "客户要求补签合同", **A_EVIDENCE},
             [],
             id="won-to-A-with-note",
+        ),
+        pytest.param(
+            {"confirmed_stage": "成交", "stage": "A", "notes": "客户要求补签合同"},
+            [(OPPS_S, 2, "D", "stage-unverified")],  # accepted, but A stands without evidence
+            id="won-to-A-with-note-unverified",
         ),
         pytest.param({"stage": "A"}, [(OPPS_S, 2, "D", "stage-unverified")], id="unverified"),
     ],

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import POOL_OK as POOL_SMALL
+from helpers import REPS_OK as REPS_SMALL
 from helpers import append_rows, edit_ledger, write_ledger
 
 from funnel_sync.config import Config
@@ -472,3 +474,47 @@ def test_english_snapshot(book: Path) -> None:
     assert li["phase_label"] == "months 3–6"
     assert li["alerts"][1]["message"] == "A or better: only 0, goal ≥ 4 (赢得认可): replenish"
     assert snap.team["layers"][0]["label"] == "Pool reserve"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        {},
+        {"reps": REPS_SMALL, "pool": POOL_SMALL},
+        {
+            "reps": REPS_SMALL,
+            "pool": POOL_SMALL,
+            "opportunities": [
+                {
+                    "opportunity_id": "JH1",
+                    "customer_id": "KH001",
+                    "owner": "张三",
+                    "stage": "D",
+                    "amount": 10000,
+                }
+            ],
+            "activities": [
+                {
+                    "date": dt.date(2026, 11, 20),
+                    "rep": "张三",
+                    "customer_id": "KH001",
+                    "opportunity_id": "JH1",
+                    "kind": "电话",
+                }
+            ],
+        },
+    ],
+    ids=["empty-ledger", "no-opportunities", "only-linked-activities"],
+)
+def test_small_ledgers_report_without_crashing(tmp_path: Path, rows: dict[str, Any]) -> None:
+    """Regression: pandas cannot map through an empty datetime Series; a small team's ledger
+    (nothing but reps, or activities all tied to opportunities) must still report."""
+    from helpers import run_cli
+
+    path = write_ledger(tmp_path / "small.xlsx", **rows)
+    code, _out, err = run_cli(
+        "report", str(path), "--out", str(tmp_path / "out"), "--today", "2026-11-30"
+    )
+    assert code == 0, err
+    assert (tmp_path / "out" / "funnel-report-2026-W48.html").exists()
+    assert (tmp_path / "out" / "funnel-report-2026-W48.xlsx").exists()

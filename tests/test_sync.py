@@ -208,11 +208,6 @@ def test_a_new_opportunity_after_the_first_sync_is_adopted_as_typed(tmp_path: Pa
 
 # (start: the class adopted on day 0 and its evidence; edit typed on day 1;
 #  expected StageLog row of day 1 (from, to, result, reason), confirmed class, problem code)
-LOST_IS_FALSY = pytest.mark.xfail(
-    strict=True,
-    reason="rules/stages.py:58 logs `frm.code if frm else ''`: Stage.LOST is 0, so a move out "
-    "of 丢单 is logged with an empty from",
-)
 STAGE_MOVES = [
     pytest.param(
         {"stage": "D", **EVIDENCE_C},
@@ -293,7 +288,6 @@ STAGE_MOVES = [
         "C",
         None,
         id="lost-reopened-with-evidence-accepted",
-        marks=LOST_IS_FALSY,
     ),
     pytest.param(
         {"stage": "丢单", "lost_reason": "预算取消"},
@@ -302,7 +296,6 @@ STAGE_MOVES = [
         "丢单",
         ("D", "stage-evidence-missing"),
         id="lost-reopened-without-evidence-rejected",
-        marks=LOST_IS_FALSY,
     ),
 ]
 
@@ -339,12 +332,6 @@ def test_stage_move(
         assert check == "✗ " + logged[3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/stages.py:22-27 adopts a new opportunity typed 丢单 without a reason; "
-    "checks.py:235 (judge_move) then returns early (to is frm), so the missing reason is "
-    "reported by that one sync and never again",
-)
 def test_a_new_lost_opportunity_without_reason_stays_reported(tmp_path: Path) -> None:
     path = ledger(tmp_path, opportunities=[opp("JH001")])
     sync(path, 0)
@@ -353,11 +340,6 @@ def test_a_new_lost_opportunity_without_reason_stays_reported(tmp_path: Path) ->
     assert problems_on(path, 2) == (1, [(OPPS_S, 3, "P", "lost-without-reason")])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks.py:246-249: the stage-unverified warning exists only while the class is "
-    "unconfirmed; the first sync confirms it, so a second sync the same day clears 校验 (writes)",
-)
 def test_an_adoption_warning_survives_a_second_sync_the_same_day(tmp_path: Path) -> None:
     path = ledger(tmp_path, opportunities=[opp("JH001", stage="C")])  # no evidence for C
     code, problems = problems_on(path, 0)
@@ -700,12 +682,6 @@ def test_locked_and_won_customers_are_never_recycled(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/pool.py:240-241 (_idle_since) counts an adopted owner's idle days from the "
-    "adoption (PoolLog 接管) even when the owner has an older activity; SPEC §4: 'for an owner "
-    "adopted on the first sync, from the last activity'",
-)
 def test_an_adopted_owner_is_counted_from_the_last_activity(tmp_path: Path) -> None:
     """Adopted on day 0 with the owner's last call on day -20: idle 31 on day 11."""
     path = ledger(tmp_path, pool=POOL4, activities=[act(-20)])
@@ -717,12 +693,6 @@ def test_an_adopted_owner_is_counted_from_the_last_activity(tmp_path: Path) -> N
     assert pool_log(path, 11)[0][:3] == ("KH001", "自动回收", "张三")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/pool.py:240-241 (_idle_since): the first sync counts an adopted owner from the "
-    "last activity (warned at 27 idle days), the next from the adoption (idle 0): a second sync "
-    "the same day clears the warning",
-)
 def test_a_first_sync_recycle_warning_survives_a_second_sync(tmp_path: Path) -> None:
     path = ledger(tmp_path, pool=POOL4, activities=[act(-27)])
     sync(path, 0)
@@ -733,12 +703,6 @@ def test_a_first_sync_recycle_warning_survives_a_second_sync(tmp_path: Path) -> 
     assert (sha256(path), cells(path, "pool", "KH001", "reminder")) == (before, warned)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.py:135-138: 校验 is computed from the cells as read, so a recycled owner keeps "
-    "the problems of the name the same sync cleared (here 赵六, not on the team); the next "
-    "sync clears them, so it writes",
-)
 def test_a_recycled_owner_leaves_no_stale_check(tmp_path: Path) -> None:
     pool = [*POOL4[:3], customer("KH004", "丁公司", "华南", "赵六")]
     path = ledger(tmp_path, pool=pool)
@@ -761,15 +725,16 @@ def test_enforce_revert_restores_owners_and_logs_the_attempts(tmp_path: Path) ->
     assert pool_log(path, 1) == [
         ("KH001", "还原", "张三", "转移未经确认", "李四"),
         ("KH004", "领取被拒", "张三", OUTSIDE, "张三"),
+        ("KH004", "还原", "", "领取未通过", "张三"),
     ]
     assert [cells(path, "pool", k, "owner")[0] for k in ("KH001", "KH004")] == ["张三", None]
+    # the engine undid both: what remains are notices (the reason stands in the pool log)
     assert (code, problems) == (
-        1,
-        [
-            (POOL_S, 2, "J", "owner-reverted"),
-            (POOL_S, 5, "J", "claim-outside-region"),
-            (POOL_S, 5, "J", "owner-reverted"),
-        ],
+        0,
+        [(POOL_S, 2, "J", "owner-reverted"), (POOL_S, 5, "J", "owner-cleared")],
+    )
+    assert cells(path, "pool", "KH004", "check") == (
+        "⚠ 「张三」的领取未通过, 负责人已清空 (原因见资源库日志)",
     )
     assert cells(path, "pool", "KH001", "check") == (
         "⚠ 负责人已还原为「张三」(输入的「李四」已记入资源库日志)",
@@ -779,11 +744,6 @@ def test_enforce_revert_restores_owners_and_logs_the_attempts(tmp_path: Path) ->
     assert [cells(path, "pool", k, "owner")[0] for k in ("KH001", "KH004")] == ["张三", None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/pool.py:70-78, 104-108: the owner-reverted notice exists only on the sync that "
-    "reverts; a second sync the same day finds nothing to revert and clears 校验, so it writes",
-)
 def test_enforce_revert_then_a_second_sync_the_same_day_writes_nothing(tmp_path: Path) -> None:
     cfg = config(tmp_path, '[pool]\nenforce = "revert"\n')
     path = ledger(tmp_path, pool=POOL4)
@@ -1079,12 +1039,6 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert (code, "不是 Excel 工作簿" in stderr) == (2, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileNotFoundError,
-    reason="sync.py:119 fingerprints the file before read_book() checks it: a missing "
-    "workbook is a FileNotFoundError traceback instead of exit 2 with a message",
-)
 def test_a_missing_workbook_is_exit_2(tmp_path: Path) -> None:
     code, _, stderr = sync_cli(tmp_path / "missing.xlsx", iso(0))
     assert (code, "找不到文件" in stderr) == (2, True)
@@ -1249,11 +1203,6 @@ def test_a_week_on_the_demo_team(tmp_path: Path) -> None:
     openpyxl.load_workbook(path).close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/pool.py:79-88: a transfer is flagged (校验) only by the sync that logs it; "
-    "a second sync the same day clears the flag, so it writes and the manager loses the flag",
-)
 def test_a_transfer_stays_flagged_on_a_second_sync_the_same_day(tmp_path: Path) -> None:
     path = ledger(tmp_path, pool=POOL4)
     sync(path, 0)

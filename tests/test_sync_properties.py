@@ -45,10 +45,6 @@ CONFIRMED = st.sampled_from((None, None, "D", "C", "B", "A", "成交", "丢单")
 FLAG = st.sampled_from((None, None, "是", "否"))
 DAYS = st.integers(-60, 45).map(lambda n: D1 + dt.timedelta(days=n))
 
-#: Warnings only the sync taking the decision shows, which a re-sync clears (bugs with xfail
-#: tests in test_sync.py; the other known cases are in `unstable`).
-ONE_SYNC_NOTICES = {"transfer-flagged", "owner-reverted", "stage-unverified"}
-
 SETTINGS = settings(
     max_examples=25,
     deadline=None,
@@ -236,28 +232,8 @@ def test_sync_never_changes_a_user_owned_cell(tmp_path: Path, case: dict[str, An
                 for k, (old, new) in changed.items()
             } == recycled
             assert all(new is None for _, new in changed.values())
-            # a second sync the same day writes nothing, but for the known bugs
-            if not unstable(run, changed):
-                assert run["digests"][0] == run["digests"][1]
-
-
-def unstable(run: dict[str, Any], changed: dict[tuple[str, int, str], Any]) -> list[str]:
-    """Why a second sync the same day may still write: notices that only the deciding sync
-    shows and the next one clears (each a bug with its xfail test in test_sync.py)."""
-    codes = {p["code"] for p in run["problems"]}
-    why = sorted(codes & ONE_SYNC_NOTICES)
-    recycled_rows = {("公共资源库", k[1]) for k in changed}
-    if recycled_rows & {(p["sheet"], p["row"]) for p in run["problems"]}:
-        why.append("a problem about the owner the sync recycled")
-    if not run["before"]["pool_log"] and any(
-        "未跟进" in str(v) or "自动回收" in str(v)
-        for (key, _, field), v in run["after"]["engine"].items()
-        if (key, field) == ("pool", "reminder")
-    ):
-        why.append("a first-sync recycle warning counted from an activity")
-    if any(r[2] == "丢单" and r[3] == "首次接收" for r in run["stage_log"]):
-        why.append("丢单 adopted: its missing reason is reported once")
-    return why
+            # a second sync the same day writes nothing
+            assert run["digests"][0] == run["digests"][1]
 
 
 @SETTINGS

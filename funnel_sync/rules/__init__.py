@@ -63,6 +63,7 @@ class Outcome:
     confirmed: dict[str, Stage] = field(default_factory=dict)  # opportunity → counted class
     entered: dict[str, dt.date] = field(default_factory=dict)  # opportunity → stage entry
     owners: dict[str, str | None] = field(default_factory=dict)  # customer → confirmed owner
+    claimed: dict[str, dt.date] = field(default_factory=dict)  # claimed/transferred this sync
 
 
 @dataclass

@@ -13,7 +13,7 @@ from funnel_sync.rules import Context, Outcome, TodayItem
 from funnel_sync.schema import POOL, REPS
 
 KEY = POOL.key
-RECYCLED_NOTICE_DAYS = 7  # the pool row says it was recycled for a week
+NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
 
 
 def _has_won(ctx: Context, out: Outcome, customer_id: str) -> bool:
@@ -50,13 +50,14 @@ def ownership(ctx: Context, out: Outcome) -> None:
         if not known_before and typed is None:
             out.owners[cid] = None
             continue
-        if not known_before and ctx.first_sync:
+        if not known_before and ctx.first_sync:  # adopted as found, never rejected
             _log(ctx, out, c, "adopt", typed, ctx.text("首次同步: 按现状接管", "first sync"), "")
             out.owners[cid] = typed
             out.counts["owners_adopted"] += 1
             continue
         if known_before and typed == known:
             out.owners[cid] = known
+            _notices(ctx, out, c)
             continue
         if typed is None:  # released (cleared, or 释放 typed)
             _log(ctx, out, c, "release", known, ctx.text("销售释放", "released by rep"), known)
@@ -81,6 +82,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
                 ctx.problem(POOL, row, "owner", "transfer-flagged", old=known, new=typed)
             )
             out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.claimed[cid] = ctx.today
             out.owners[cid] = typed
             owned[known] -= 1
             owned[typed] += 1
@@ -91,6 +93,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
         if refusal is None:
             _log(ctx, out, c, "claim", typed, "", "")
             out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.claimed[cid] = ctx.today
             out.owners[cid] = typed
             owned[typed] += 1
             claims_today[typed] += 1
@@ -103,9 +106,30 @@ def ownership(ctx: Context, out: Outcome) -> None:
             _log(ctx, out, c, "claim-rejected", typed, refusal.message, typed)
         if revert:
             out.owner_writes[row] = None
-            out.problems.append(
-                ctx.problem(POOL, row, "owner", "owner-reverted", old="", attempted=typed)
+            _log(ctx, out, c, "revert", None, ctx.text("领取未通过", "claim refused"), typed)
+            out.problems.append(ctx.problem(POOL, row, "owner", "owner-cleared", attempted=typed))
+            out.counts["reverts"] += 1
+
+
+def _notices(ctx: Context, out: Outcome, c: Customer) -> None:
+    """A transfer stays flagged, and a revert explained, for a week after the event: derived
+    from the PoolLog, so a re-sync the same day writes the same 校验."""
+    row, cid = c.source.row, c.customer_id
+    transfer = ctx.pool_state.transfers.get(cid)
+    if transfer and (ctx.today - transfer[0]).days <= NOTICE_DAYS:
+        out.problems.append(
+            ctx.problem(POOL, row, "owner", "transfer-flagged", old=transfer[1], new=transfer[2])
+        )
+    reverted = ctx.pool_state.reverted.get(cid)
+    if reverted and (ctx.today - reverted[0]).days <= NOTICE_DAYS:
+        _, kept, attempted = reverted
+        if kept:
+            problem = ctx.problem(
+                POOL, row, "owner", "owner-reverted", old=kept, attempted=attempted
             )
+        else:
+            problem = ctx.problem(POOL, row, "owner", "owner-cleared", attempted=attempted)
+        out.problems.append(problem)
 
 
 def _refuse_claim(
@@ -176,7 +200,7 @@ def recycling(ctx: Context, out: Outcome) -> None:
         owner = out.owners.get(cid)
         if not owner:
             recycled = ctx.pool_state.recycled.get(cid)
-            if recycled and (ctx.today - recycled[0]).days <= RECYCLED_NOTICE_DAYS:
+            if recycled and (ctx.today - recycled[0]).days <= NOTICE_DAYS:
                 out.reminders[(KEY, c.source.row)].append(_recycled_text(ctx, *recycled))
             continue
         if c.locked or _has_won(ctx, out, cid):
@@ -232,15 +256,16 @@ def _recycled_text(ctx: Context, day: dt.date, owner: str, reason: str) -> str:
 
 
 def _idle_since(ctx: Context, out: Outcome, c: Customer, owner: str) -> dt.date:
-    """The later of the owner's last activity with the customer and the claim date; for an
-    owner adopted on the first sync with neither, the adoption date (a grace period)."""
-    touched = ctx.customer_touch.get((c.customer_id, owner))
-    claimed = out.cells.get((KEY, c.source.row, "claimed_on"))
-    claim_day = claimed if isinstance(claimed, dt.date) else None
-    if claim_day is None:
-        claim_day = ctx.pool_state.last_event.get(c.customer_id)
-    candidates = [d for d in (touched, claim_day) if d is not None]
-    return max(candidates) if candidates else ctx.today
+    """The later of the owner's last activity with the customer and the claim (or transfer)
+    date; for an owner adopted on a first sync, the last activity alone, and only with no
+    activity at all the adoption date (a grace period rather than an instant recycle)."""
+    cid = c.customer_id
+    touched = ctx.customer_touch.get((cid, owner))
+    claimed = out.claimed.get(cid) or ctx.pool_state.claimed.get(cid)
+    candidates = [d for d in (touched, claimed) if d is not None]
+    if candidates:
+        return max(candidates)
+    return ctx.pool_state.adopted.get(cid, ctx.today)
 
 
 def _log(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from funnel_sync.checks import judge_move
 from funnel_sync.logs import STAGE_RESULTS, label
 from funnel_sync.model import Opportunity, Stage
+from funnel_sync.problems import CATALOGUE
 from funnel_sync.rules import Context, Outcome
 from funnel_sync.schema import OPPORTUNITIES
 
@@ -13,31 +14,37 @@ KEY = OPPORTUNITIES.key
 
 def stage_moves(ctx: Context, out: Outcome) -> None:
     """Each opportunity counts at its last confirmed class; a typed change moves it only when
-    the evidence is there. The first sight of an opportunity adopts what the team typed."""
+    the evidence is there. The first sight of an opportunity adopts what the team typed, unless
+    that breaks a rule too (丢单 without a reason): then it counts nowhere until fixed."""
     for o in ctx.opportunities:
         confirmed, entered = o.confirmed_stage, o.stage_entered_on
-        if confirmed is None:
-            if o.stage is None:
-                continue  # unreadable or blank class: reported by the reader
-            confirmed, entered = o.stage, entered or ctx.today
-            _log(ctx, out, o, None, o.stage, "adopted", _adopt_reason(ctx))
-            out.counts["adopted"] += 1
-        elif o.stage is not None and o.stage is not confirmed:
+        typed = o.stage
+        if typed is not None and typed is not confirmed:
             verdict = judge_move(o, ctx.cfg)
-            if verdict is None:
-                _log(ctx, out, o, confirmed, o.stage, "accepted", _why(ctx, o, confirmed))
-                confirmed, entered = o.stage, ctx.today
-                out.counts["moves_accepted"] += 1
+            if verdict is None or CATALOGUE[verdict[0]].severity != "error":
+                if confirmed is None:
+                    _log(ctx, out, o, None, typed, "adopted", _adopt_reason(ctx))
+                    out.counts["adopted"] += 1
+                    entered = entered or ctx.today
+                else:
+                    _log(ctx, out, o, confirmed, typed, "accepted", _why(ctx, o, confirmed))
+                    out.counts["moves_accepted"] += 1
+                    entered = ctx.today
+                confirmed = typed
             else:
                 out.counts["moves_rejected"] += 1
                 # logged once per attempt, so a re-sync (or the next night) does not repeat it
-                if ctx.stage_state.last_rejected.get(o.opportunity_id) != o.stage.code:
+                if ctx.stage_state.last_rejected.get(o.opportunity_id) != typed.code:
                     code, params = verdict
                     message = ctx.problem(OPPORTUNITIES, o.source.row, "stage", code, **params)
-                    _log(ctx, out, o, confirmed, o.stage, "rejected", message.message)
+                    _log(ctx, out, o, confirmed, typed, "rejected", message.message)
+        row = o.source.row
+        if confirmed is None:  # blank, unreadable or refused on first sight: not in the funnel
+            out.cells[(KEY, row, "confirmed_stage")] = None
+            out.cells[(KEY, row, "stage_entered_on")] = None
+            continue
         out.confirmed[o.opportunity_id] = confirmed
         out.entered[o.opportunity_id] = entered or ctx.today
-        row = o.source.row
         out.cells[(KEY, row, "confirmed_stage")] = confirmed.code
         out.cells[(KEY, row, "stage_entered_on")] = entered or ctx.today
 
@@ -55,7 +62,7 @@ def _log(
         [
             ctx.stamp(),
             o.opportunity_id,
-            frm.code if frm else "",
+            frm.code if frm is not None else "",
             to.code,
             label(STAGE_RESULTS, result, ctx.lang),
             reason,
