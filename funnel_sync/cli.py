@@ -454,5 +454,140 @@ def report(
         click.echo(str(file))
 
 
+class _StderrLog:
+    """While a command runs: funnel_sync's log lines (retries, warnings) as `funnel-sync: …`
+    on stderr."""
+
+    def __init__(self, level: int) -> None:
+        import logging
+
+        class Echo(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                click.echo(f"funnel-sync: {record.getMessage()}", err=True)
+
+        self.logger = logging.getLogger("funnel_sync")
+        self.handler = Echo(level)
+        self.level = level
+
+    def __enter__(self) -> None:
+        self.saved = self.logger.level
+        if self.logger.getEffectiveLevel() > self.level:
+            self.logger.setLevel(self.level)
+        self.logger.addHandler(self.handler)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.saved)
+
+
+@main.command("email")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@today_option
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write the messages as .eml files beside the reports; send nothing.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of the reports and .eml files (default: schedule.report_dir, taken from "
+    "the workbook's folder when relative).",
+)
+@config_option
+def email_cmd(
+    path: Path, today: str | None, dry_run: bool, out_dir: Path | None, cfg: Config
+) -> None:
+    """Make the week's reports for the workbook at PATH and e-mail them over SMTP ([email] in
+    config.toml): the team report to every manager (Reps sheet 经理 = 是) and
+    email.extra_recipients, each rep their own report (scorecard, call list, overdue items);
+    HTML body, plain-text alternative, the Excel report attached. The SMTP password comes from
+    the environment variable named by email.password_env.
+
+    Exit code 0: all sent (a rep without an address is a warning); 1: some recipients missed
+    after email.retries attempts (listed); 2: settings, workbook or report unusable.
+
+    \b
+    Example:
+      FUNNEL_SYNC_SMTP_PASSWORD=… funnel-sync email workbooks/demo.xlsx --today 2026-11-30
+      funnel-sync email workbooks/demo.xlsx --dry-run --out outbox
+    """
+    from funnel_sync.mail import MailConfigError, deliver, report_dir
+    from funnel_sync.report import ReportError
+
+    day = parse_today(today)
+    folder = out_dir or report_dir(cfg, path)
+    zh = cfg.lang == "zh"
+    with _StderrLog(30):  # WARNING: retries, reps without an address
+        try:
+            result = deliver(path, cfg, day, folder, dry_run=dry_run)
+        except (MailConfigError, WorkbookError, ReportError) as e:
+            raise Failure(str(e)) from None
+        except OSError as e:
+            raise Failure(f"{folder}: cannot write: {e.strerror or e}") from None
+    if dry_run:
+        for eml, o in zip(result.eml, result.plan.outgoing, strict=True):
+            click.echo(f"{eml}: {o.subject} → {', '.join(o.recipients)}")
+        click.echo("(演练: 未发送)" if zh else "(dry run: nothing sent)")
+        sys.exit(EXIT_OK)
+    assert result.sent is not None
+    for d in result.sent.deliveries:
+        if d.sent:
+            click.echo(
+                ("已发送" if zh else "sent") + f": {d.outgoing.subject} → {', '.join(d.sent)}"
+            )
+    missed = result.missed
+    for o, addr, why in missed:
+        click.echo(("未送达" if zh else "missed") + f": {o.subject} → {addr}: {why}")
+    if not result.plan.outgoing:
+        click.echo("没有可发送的邮件" if zh else "nothing to send")
+    sys.exit(EXIT_PROBLEMS if missed else EXIT_OK)
+
+
+@main.command("schedule")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run what is due now (a missed nightly sync or weekly report) and exit: for cron.",
+)
+@config_option
+def schedule_cmd(path: Path | None, once: bool, cfg: Config) -> None:
+    """Run the schedule of the workbook at PATH (default: schedule.workbook): the nightly sync
+    at schedule.sync_at, the weekly report and e-mail on schedule.report_weekday at
+    schedule.report_at. One instance per workbook (a lock file); a run missed while the machine
+    was off is caught up at start; every run is logged to schedule.log_file; SIGTERM or Ctrl-C
+    stop it cleanly after the run in progress.
+
+    Exit code 0: stopped cleanly (--once: every run due succeeded, or none was due); 1: --once
+    and a run failed or missed recipients; 2: settings, or another instance already runs.
+
+    \b
+    Example:
+      funnel-sync schedule --config /srv/sales/config.toml
+      funnel-sync schedule workbooks/demo.xlsx --once
+    """
+    from funnel_sync.scheduler import ScheduleError, Scheduler, resolve_workbook
+
+    try:
+        workbook = resolve_workbook(cfg, path)
+        scheduler = Scheduler(cfg, workbook=workbook)
+        with scheduler, _StderrLog(20):  # INFO on stderr: every run's start and end
+            if once:
+                records = scheduler.run_due()
+                if not records:
+                    click.echo(
+                        ("无到期任务" if cfg.lang == "zh" else "nothing due")
+                        + f" ({scheduler.log_path})"
+                    )
+                failed = [r for r in records if r.outcome != "ok"]
+                sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+            scheduler.serve()
+    except ScheduleError as e:
+        raise Failure(str(e)) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
