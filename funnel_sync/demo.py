@@ -262,7 +262,7 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
         for s, fs in EVIDENCE_ORDER:
             if reached >= s:
                 evidence.update(dict.fromkeys(fs, True))
-        amount = rng.randint(20, 800) * 1000
+        amount = rng.randint(10, 150) * 1000  # deals of 1万–15万 against quotas of 60万–200万
         close_date: CellValue = None
         planned: CellValue = None
         if stage.is_open:
