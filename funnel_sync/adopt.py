@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from funnel_sync import xlsx
+from funnel_sync import runlock, xlsx
 from funnel_sync.config import Config
 from funnel_sync.init import dropdowns
 from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT, ChangeSet, NewColumn, SheetContent
-from funnel_sync.read import read_book
+from funnel_sync.read import check_file, read_book
 from funnel_sync.schema import SHEETS, Kind, Sheet
 from funnel_sync.xlsx import live
 
@@ -23,10 +23,10 @@ def _format(kind: Kind) -> str | None:
     return None
 
 
-def adoption_changes(path: Path, cfg: Config) -> ChangeSet:
+def adoption_changes(path: Path, cfg: Config, *, checked: bool = False) -> ChangeSet:
     """Sheets the ledger lacks are created (headers, dropdowns, frozen header, widths);
     ledger sheets the team already has get only their missing columns, at the right end."""
-    book = read_book(path, cfg, engine_sheets=True)
+    book = read_book(path, cfg, engine_sheets=True, checked=checked)
     sheets: list[SheetContent] = []
     columns: list[NewColumn] = []
     existing = {key: layout for key, layout in book.layouts.items()}
@@ -70,9 +70,11 @@ def _new_sheet(spec: Sheet, cfg: Config) -> SheetContent:
     )
 
 
+@runlock.exclusive  # not while a sync (or another init --into) writes the same workbook
 def adopt_workbook(path: Path, cfg: Config, *, dry_run: bool = False) -> xlsx.WriteResult:
+    check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
     before = xlsx.fingerprint(path)
-    changes = adoption_changes(path, cfg)
+    changes = adoption_changes(path, cfg, checked=True)
     if dry_run:
         return xlsx.plan_changes(path, changes)
     # writer backend (file or a running Excel): xlsx/live.py; the file backend still refuses a

@@ -68,7 +68,17 @@ today_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # not click's "Aborted!" with exit 1, which would read as "data problems found"
+            click.echo("funnel-sync: interrupted; the workbook was not changed", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="funnel_sync")
 def main() -> None:
     """funnel_sync runs beside a sales team's Excel workbook: it checks every row, enforces the

@@ -74,6 +74,11 @@ CATALOGUE: dict[str, Template] = {
         "数据中间有空行: 删除空行",
         "empty row inside the data: delete it",
     ),
+    "rows-empty": Template(
+        "warning",
+        "第 {first}–{last} 行是空行 ({n} 行): 删除空行",
+        "rows {first}–{last} are empty ({n} rows): delete them",
+    ),
     # cell values
     "value-missing": Template(
         "error",

@@ -7,6 +7,7 @@ import functools
 import itertools
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,9 +79,13 @@ class Book:
     stale_rows: dict[str, list[int]] = field(default_factory=dict)  # only engine text left
 
 
-def read_book(path: Path, cfg: Config, *, engine_sheets: bool = False) -> Book:
-    """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems."""
-    check_file(path, cfg)
+def read_book(
+    path: Path, cfg: Config, *, engine_sheets: bool = False, checked: bool = False
+) -> Book:
+    """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems.
+    `checked`: the caller has just run check_file (it is not free: it scans every sheet)."""
+    if not checked:
+        check_file(path, cfg)
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
     except calamine.PasswordError:
@@ -100,7 +105,12 @@ def read_book(path: Path, cfg: Config, *, engine_sheets: bool = False) -> Book:
 
 
 def check_file(path: Path, cfg: Config) -> None:
-    """Refuse, with a clear message, what is not an .xlsx/.xlsm package we can read safely."""
+    """Refuse, with a clear message, what is not an .xlsx/.xlsm package we can read safely.
+
+    Everything here is bounded before python-calamine sees the file: the size on disk, the
+    declared unpacked size, each part's compression ratio and sizes, a DOCTYPE anywhere in an
+    XML part's prolog, and the cell range of each ledger sheet (calamine allocates every cell of
+    A1:last-cell: one stray value in XFD1048576 would ask for 512 GB and abort the process)."""
     if not path.exists():
         raise WorkbookError(_msg(cfg, path, "missing"))
     if path.is_dir():
@@ -121,27 +131,147 @@ def check_file(path: Path, cfg: Config) -> None:
     if not head.startswith(b"PK"):
         kind = "empty" if size == 0 else "not-zip"
         raise WorkbookError(_msg(cfg, path, kind))
+    limit = cfg.limits.max_unpacked_mb * 1024 * 1024
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
-                raise WorkbookError(_msg(cfg, path, "ods"))
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            # sizes first: nothing is unpacked before the declared total is known to be sane
+            if sum(i.file_size for i in infos) > limit:
+                raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
+            if "mimetype" in names:
+                with archive.open("mimetype") as part:
+                    if b"opendocument" in part.read(256):
+                        raise WorkbookError(_msg(cfg, path, "ods"))
             if "xl/workbook.xml" not in names:
                 raise WorkbookError(_msg(cfg, path, "not-xlsx"))
-            unpacked = sum(i.file_size for i in archive.infolist())
-            if unpacked > cfg.limits.max_unpacked_mb * 1024 * 1024:
-                raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
-            for info in archive.infolist():
-                if info.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, info):
-                    raise WorkbookError(_msg(cfg, path, "doctype", part=info.filename))
+            for info in infos:
+                # an XML part "compressed" to much more than it holds: its sizes are forged
+                # (a good deflate never grows data; even a naive one by at most an eighth)
+                xml = info.filename.endswith((".xml", ".rels"))
+                if xml and info.compress_size > info.file_size + info.file_size // 4 + 1024:
+                    raise WorkbookError(_msg(cfg, path, "forged", part=info.filename))
                 if (
                     info.compress_size
                     and info.file_size / info.compress_size > 1000
                     and info.file_size > 100 * 1024 * 1024
                 ):
                     raise WorkbookError(_msg(cfg, path, "bomb", mb=cfg.limits.max_unpacked_mb))
-    except zipfile.BadZipFile:
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, info):
+                    raise WorkbookError(_msg(cfg, path, "doctype", part=info.filename))
+            _check_ranges(archive, cfg, path)
+    except (zipfile.BadZipFile, zlib.error, EOFError):
         raise WorkbookError(_msg(cfg, path, "truncated")) from None
+    except (RuntimeError, NotImplementedError) as e:  # an encrypted or exotic zip entry
+        raise WorkbookError(_msg(cfg, path, "unreadable", detail=_short(e))) from None
+
+
+#: What reading one cell of a sheet's range costs: calamine's cell (32 bytes) and the pointer in
+#: the row list python-calamine hands over; the sum over the ledger sheets must stay within
+#: limits.max_unpacked_mb.
+_BYTES_PER_CELL = 40
+_ROOT_PREFIX = re.compile(rb"<([\w.-]+:)?worksheet\b")
+
+
+@dataclass(frozen=True)
+class _RangePatterns:
+    """Tag patterns for a worksheet whose elements carry `prefix` (b"" or b"x:"). Tags only:
+    text cannot hold a "<", so nothing typed into a cell looks like a row or a cell here."""
+
+    row: re.Pattern[bytes]  # a row's number
+    # [k]: in one pass, cells with r first (Excel's, LibreOffice's and openpyxl's order) in
+    # a column AA… (group 1) or in a one-letter column right of column k (group 2; none for
+    # k = 26), and any other cell (group 3: no r, or r not first)
+    notable: tuple[re.Pattern[bytes], ...]
+    # the slow way, r anywhere in the tag, for chunks with such other cells
+    cell: re.Pattern[bytes]  # any cell
+    cell_ref: re.Pattern[bytes]  # a cell's column and row
+
+
+@functools.lru_cache(maxsize=8)
+def _range_patterns(prefix: bytes) -> _RangePatterns:
+    c, row = re.escape(b"<" + prefix + b"c"), re.escape(b"<" + prefix + b"row")
+    return _RangePatterns(
+        row=re.compile(row + rb'\b[^>]*?\br="([0-9]{1,9})"'),
+        notable=tuple(
+            re.compile(
+                c + rb' r="(?:([A-Z]{2,3})|(' + beyond + rb"))[0-9]|" + c + rb'([>/]|\s(?!r="))'
+            )
+            for beyond in [b"[" + bytes([65 + k]) + b"-Z]" for k in range(26)] + [b"(?!)"]
+        ),
+        cell=re.compile(c + rb"[\s>/]"),
+        cell_ref=re.compile(c + rb'\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,9})"'),
+    )
+
+
+def _check_ranges(archive: zipfile.ZipFile, cfg: Config, path: Path) -> None:
+    """Refuse a ledger sheet reaching past limits.max_rows, or ledger sheets whose cell ranges
+    (A1 to the last row and column used) would take more memory to read than the limits allow.
+
+    A byte scan of the sheets calamine will load, a small part of the time reading them takes:
+    the numbers of the row elements, the cells in columns beyond the rightmost seen so far;
+    rows or cells without numbers (allowed, never written by Excel) count as many rows or
+    columns as there are elements."""
+    wanted = {match_key(n) for spec in SHEETS for n in spec.names()}
+    wanted |= {match_key(name) for name in cfg.sheets.values()}
+    present = set(archive.namelist())
+    budget = cfg.limits.max_unpacked_mb * 1024 * 1024 // _BYTES_PER_CELL
+    total, largest = 0, ("", 0, 0)
+    for sheet, part in _sheet_parts(archive).items():
+        if match_key(sheet) not in wanted or part not in present:
+            continue
+        last_row, last_col, elements, tail = 0, 0, 0, b""
+        row_tag, patterns = b"<row", _range_patterns(b"")
+        with archive.open(part) as stream:
+            first = True
+            while block := stream.read(1 << 20):
+                # whole tags only: each chunk ends after a ">", the rest goes to the next one
+                chunk = tail + block
+                cut = chunk.rfind(b">") + 1
+                chunk, tail = chunk[:cut], chunk[cut:][-(1 << 20) :]
+                if first and (root := _ROOT_PREFIX.search(chunk)) and root.group(1):
+                    row_tag, patterns = b"<" + root.group(1) + b"row", _range_patterns(root[1])
+                first = False
+                rows = patterns.row.findall(chunk)
+                count = chunk.count(row_tag)
+                elements += count
+                if len(rows) < count:  # rows without numbers: the cells say, else the count
+                    rows = [r for _, r in patterns.cell_ref.findall(chunk)]
+                    last_row = max(last_row, elements)
+                last_row = max(last_row, max(map(int, rows), default=0))
+                found = patterns.notable[min(last_col, 26)].findall(chunk)
+                if any(other for _, _, other in found):  # the slow way, for this chunk
+                    refs = patterns.cell_ref.findall(chunk)
+                    columns = {letters for letters, _ in refs}
+                    last_row = max(last_row, max((int(r) for _, r in refs), default=0))
+                    cells = len(patterns.cell.findall(chunk))
+                    if cells > len(refs):  # cells without numbers: as many columns as cells
+                        last_col = max(last_col, cells)
+                else:
+                    columns = {wide or narrow for wide, narrow, _ in found}
+                last_col = max(last_col, max(map(_col_index, columns), default=0))
+        if last_row > cfg.limits.max_rows:
+            raise WorkbookError(
+                _msg(cfg, path, "rows-beyond", sheet=sheet, last=last_row, rows=cfg.limits.max_rows)
+            )
+        total += last_row * last_col
+        if last_row * last_col > largest[1] * largest[2]:
+            largest = (sheet, last_row, last_col)
+        if total > budget:
+            sheet, rows_, cols = largest
+            raise WorkbookError(
+                _msg(
+                    cfg,
+                    path,
+                    "range-too-large",
+                    sheet=sheet,
+                    cell=f"{column_letter(cols)}{rows_}",
+                    rows=rows_,
+                    cols=cols,
+                    mb=cfg.limits.max_unpacked_mb,
+                )
+            )
 
 
 _FILE_MESSAGES = {
@@ -192,6 +322,25 @@ _FILE_MESSAGES = {
         "{part} declares XML entities (DOCTYPE), which Excel never writes; possibly a "
         "malicious file (XML bomb): refused",
     ),
+    "forged": (
+        "{part} 的 zip 大小信息不可能成立 (可能是 zip 炸弹或文件已损坏): 已拒绝",
+        "{part}: its sizes in the zip cannot be true (a zip bomb, or a damaged file): refused",
+    ),
+    "rows-beyond": (
+        "工作表「{sheet}」的内容一直延伸到第 {last} 行, 超过 {rows} 行上限 (limits.max_rows); "
+        "如果那一行是误输入, 请删除它 (在 Excel 中按 Ctrl+End 可定位) 后再试",
+        "sheet '{sheet}' has content down to row {last}, beyond the {rows}-row limit "
+        "(limits.max_rows); if that row was typed by mistake, delete it (Ctrl+End in Excel "
+        "finds it) and try again",
+    ),
+    "range-too-large": (
+        "工作表「{sheet}」的数据区从 A1 延伸到 {cell} ({rows} 行 × {cols} 列), 读取所需内存超过 "
+        "{mb} MB 上限 (limits.max_unpacked_mb); 如果 {cell} 附近是误输入, 请删除 (在 Excel 中按 "
+        "Ctrl+End 可定位) 后再试",
+        "sheet '{sheet}' spans A1:{cell} ({rows} rows × {cols} columns), more than reading it "
+        "may use ({mb} MB, limits.max_unpacked_mb); if a cell near {cell} was typed by mistake, "
+        "delete it (Ctrl+End in Excel finds it) and try again",
+    ),
     "too-many-rows": (
         "工作表「{sheet}」超过 {rows} 行上限 (limits.max_rows)",
         "sheet '{sheet}' has more than {rows} rows (limits.max_rows)",
@@ -199,11 +348,24 @@ _FILE_MESSAGES = {
 }
 
 
+_PROLOG = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
+
+
 def _declares_doctype(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Office never writes a DOCTYPE; one in a part is how entity-expansion bombs start."""
+    """Office never writes a DOCTYPE; one in a part is how entity-expansion bombs start.
+
+    Looked for in the whole prolog, which comments or spaces can stretch past any fixed number of
+    bytes; a prolog still going on after 64 KB counts as one."""
     with archive.open(info) as part:
-        head = part.read(1024)
-    return b"<!DOCTYPE" in head or b"<!ENTITY" in head
+        head = part.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", "replace").encode("utf-8")
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    prolog = _PROLOG.match(head)
+    rest = head[prolog.end() :] if prolog else head
+    if not rest:
+        return len(head) >= 1 << 16
+    return rest.startswith(b"<!") or b"<!ENTITY" in head
 
 
 def _msg(cfg: Config, path: Path, kind: str, **params: object) -> str:
@@ -359,8 +521,15 @@ class _SheetReader:
                 continue
             if spec.engine and not engine_sheets:
                 continue
-            sheet = self.workbook.get_sheet_by_name(name)
-            data = sheet.to_python(skip_empty_area=False)
+            try:
+                sheet = self.workbook.get_sheet_by_name(name)
+                data = sheet.to_python(skip_empty_area=False)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:  # pyo3's PanicException is a BaseException
+                raise WorkbookError(
+                    _msg(self.cfg, path, "unreadable", detail=f"{name}: {_short(e)}")
+                ) from None
             if len(data) > self.cfg.limits.max_rows:
                 raise WorkbookError(
                     _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
@@ -519,16 +688,28 @@ class _SheetReader:
         numbers = []
         user = [i - 1 for f, i in layout.columns.items() if not layout.spec.column(f).is_engine]
         engine_only = len(user) < len(layout.columns)
+        blank_from: int | None = None  # a run of empty rows is one warning, not one per row
         for index in range(layout.header_row, layout.height):
             cells = data[index]
             if _is_blank_row(cells):
-                self.problem("row-empty", layout.name, index + 1)
-            elif engine_only and all(i >= len(cells) or _blank(cells[i]) for i in user):
+                if blank_from is None:
+                    blank_from = index + 1
+                continue
+            if blank_from is not None:
+                self._empty_rows(layout.name, blank_from, index)
+                blank_from = None
+            if engine_only and all(i >= len(cells) or _blank(cells[i]) for i in user):
                 # cleared by the team; only old reminder/check text stays: not data
                 self.stale_rows.setdefault(layout.spec.key, []).append(index + 1)
             else:
                 numbers.append(index + 1)
         self.row_numbers[layout.name] = numbers
+
+    def _empty_rows(self, sheet: str, first: int, last: int) -> None:
+        if first == last:
+            self.problem("row-empty", sheet, first)
+        else:
+            self.problem("rows-empty", sheet, first, first=first, last=last, n=last - first + 1)
 
     # ---- typed rows per sheet, parsed a column at a time ----
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from funnel_sync import xlsx
+from funnel_sync import runlock, xlsx
 from funnel_sync.checks import validate
 from funnel_sync.config import Config
 from funnel_sync.logs import PoolState, StageState
@@ -102,6 +102,7 @@ def _timed(timings: dict[str, float], step: str, progress: Progress | None) -> I
     timings[step] = time.perf_counter() - start
 
 
+@runlock.exclusive  # one sync of a workbook at a time, read to write (not dry runs)
 def run_sync(
     path: Path,
     cfg: Config,
@@ -118,7 +119,7 @@ def run_sync(
     with _timed(timings, "read", progress):
         check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
         before = xlsx.fingerprint(path)
-        book = read_book(path, cfg, engine_sheets=True)
+        book = read_book(path, cfg, engine_sheets=True, checked=True)
     with _timed(timings, "validate", progress):
         book, problems = validate(book, cfg, today)
     with _timed(timings, "rules", progress):
@@ -279,8 +280,43 @@ def plan(
                 log_column = layout.columns.get(field_name)
                 if log_column is not None:
                     cells.append(CellWrite(layout.name, row, log_column, value))
-    sheets.append(_sheet(TODAY, cfg, today_rows))
+    if not _today_unchanged(book, cfg, today_rows):
+        sheets.append(_sheet(TODAY, cfg, today_rows))
     return ChangeSet(tuple(cells), tuple(new_columns), tuple(sheets), engine_columns)
+
+
+def _today_unchanged(book: Book, cfg: Config, rows: list[tuple[CellValue, ...]]) -> bool:
+    """The Today sheet as read already holds exactly these rows (under the same headers): then
+    it is not sent to the writer at all, which saves re-parsing it on every idempotent sync."""
+    layout = book.layouts.get(TODAY.key)
+    current = book.engine_rows.get(TODAY.key)
+    if layout is None or current is None:
+        return False
+    headers = [c.field for c in TODAY.columns]
+    if [layout.columns.get(f) for f in headers] != list(range(1, len(headers) + 1)):
+        return False
+    if layout.name != cfg.sheet_title(TODAY):
+        return False
+    width = len(headers)
+    present = [
+        tuple(_cell(v) for v in (list(r) + [""] * width)[:width])
+        for r in current
+        if any(v not in ("", None) for v in r)
+    ]
+    if layout.width > width and any(any(v not in ("", None) for v in r[width:]) for r in current):
+        return False  # something else was typed beside the list
+    return present == [tuple(_cell(v) for v in r) for r in rows]
+
+
+def _cell(value: object) -> object:
+    """A value as calamine reads it back: blank is "", whole numbers are floats."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    return value
 
 
 def _sheet(spec: Sheet, cfg: Config, rows: list[tuple[CellValue, ...]]) -> SheetContent:

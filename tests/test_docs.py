@@ -35,3 +35,9 @@ def test_quick_start_has_the_two_commands() -> None:
     assert commands == ["scripts/demo", "scripts/test"]
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "scripts/test" in ci
+
+
+def test_every_problem_code_is_documented() -> None:
+    from funnel_sync.problems import CATALOGUE
+
+    assert [c for c in CATALOGUE if f"`{c}`" not in README] == []
