@@ -14,6 +14,7 @@ Cases:
   check          funnel-sync check
   sync           funnel-sync sync, first run on a copy of the demo
   resync         funnel-sync sync again on the same date (idempotent: writes nothing)
+  report         funnel-sync report of the synced workbook (HTML + Excel)
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ main(["sync", COPY, "--today", TODAY, "--format", "json"], standalone_mode=False
     "resync": """
 from funnel_sync.cli import main
 main(["sync", SYNCED, "--today", TODAY, "--format", "json"], standalone_mode=False)
+""",
+    "report": """
+from funnel_sync.cli import main
+main(["report", SYNCED, "--out", OUTDIR, "--today", TODAY], standalone_mode=False)
 """,
 }
 
@@ -135,6 +140,7 @@ def run(sizes: list[int], repeat: int, cases: list[str], folder: Path) -> dict[s
                     "COPY": str(copy),
                     "SYNCED": str(synced),
                     "TODAY": TODAY,
+                    "OUTDIR": str(folder / f"reports-{size}"),
                 }
                 samples[case].append(measure(CASES[case], env))
         results[str(size)] = {
@@ -159,7 +165,7 @@ def _ratios(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[s
         t = {c: v["seconds"] for c, v in cases.items()}
         r: dict[str, float] = {}
         if "floor" in t:
-            for case in ("check", "sync", "resync"):
+            for case in ("check", "sync", "resync", "report"):
                 if case in t:
                     r[f"{case}/floor"] = t[case] / t["floor"]
         if "openpyxl" in t and "sync" in t:

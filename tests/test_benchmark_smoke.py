@@ -13,7 +13,7 @@ import run as bench
 
 def test_benchmark_runs_at_1k(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    cases = ["floor", "check", "sync", "resync"]
+    cases = ["floor", "check", "sync", "resync", "report"]
     assert (
         bench.main(["--sizes", "1000", "--repeat", "1", "--cases", *cases, "--json", str(out)]) == 0
     )
@@ -22,4 +22,9 @@ def test_benchmark_runs_at_1k(tmp_path: Path) -> None:
     for case in cases:
         assert report["results"]["1000"][case]["seconds"] > 0
         assert report["results"]["1000"][case]["rss_mib"] > 0
-    assert set(report["ratios"]["1000"]) == {"check/floor", "sync/floor", "resync/floor"}
+    assert set(report["ratios"]["1000"]) == {
+        "check/floor",
+        "sync/floor",
+        "resync/floor",
+        "report/floor",
+    }
