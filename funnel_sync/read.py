@@ -17,7 +17,7 @@ import python_calamine as calamine
 
 from funnel_sync import parse
 from funnel_sync.config import Config
-from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, Source, Stage
+from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, Source
 from funnel_sync.parse import BLANK_CHARS, Invalid
 from funnel_sync.problems import Problem, column_letter, make
 from funnel_sync.schema import (
@@ -936,13 +936,9 @@ def _parse_int(value: object) -> int | Invalid | None:
     return round(parsed)
 
 
-def _parse_stage_or_text(value: object) -> Stage | Invalid | None:
-    return parse.parse_stage(value)
-
-
 _PARSERS: dict[Kind, Callable[[object], Any]] = {
     Kind.TEXT: parse.parse_text,
-    Kind.STAGE: _parse_stage_or_text,
+    Kind.STAGE: parse.parse_stage,
     Kind.BOOL: parse.parse_bool,
     Kind.AMOUNT: parse.parse_amount,
     Kind.HOURS: parse.parse_hours,

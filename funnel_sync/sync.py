@@ -26,10 +26,10 @@ from funnel_sync.plan import (
     SheetContent,
 )
 from funnel_sync.problems import Problem, count, sort_key
-from funnel_sync.read import Book, SheetLayout, check_file, read_book
+from funnel_sync.read import Book, check_file, read_book
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
-from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, REPS, STAGE_LOG, TODAY, Kind, Sheet
+from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
 from funnel_sync.xlsx import live
 
 #: The rules in the order they run; each reads the book and fills the one Outcome.
@@ -359,6 +359,3 @@ def _same(old: Any, new: CellValue, kind: Kind, date1904: bool) -> bool:
     if kind is Kind.INT:
         return isinstance(old, int | float) and isinstance(new, int | float) and old == new
     return isinstance(old, str) and old == str(new)
-
-
-__all__ = ["REPS", "SheetLayout", "SyncResult", "run_sync"]
