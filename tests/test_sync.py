@@ -1212,3 +1212,15 @@ def test_a_transfer_stays_flagged_on_a_second_sync_the_same_day(tmp_path: Path) 
     before = sha256(path)
     sync(path, 1)
     assert (sha256(path), cells(path, "pool", "KH002", "check")) == (before, flagged)
+
+
+def test_today_orders_important_days_by_how_soon_they_come() -> None:
+    from funnel_sync.model import Customer, Source, Stage
+    from funnel_sync.rules import TodayItem
+
+    def item(cid: str, ahead: int) -> TodayItem:
+        c = Customer(Source("公共资源库", 2), cid, "甲", "华东", "张三")
+        return TodayItem("张三", Stage.WON, "important-day", 0, c, None, "问候", ahead)
+
+    birthday, anniversary = item("KH001", 7), item("KH002", 2)
+    assert sorted([birthday, anniversary], key=TodayItem.sort_key) == [anniversary, birthday]

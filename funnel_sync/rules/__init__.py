@@ -32,8 +32,9 @@ class TodayItem:
     customer: Customer | None
     opportunity_id: str | None
     reason: str
+    days_ahead: int = 0  # for an important day: the sooner, the higher
 
-    def sort_key(self) -> tuple[int, int, int, str, str]:
+    def sort_key(self) -> tuple[int, int, int, int, str, str]:
         rank = (
             5 - int(self.stage)
             if self.stage is not None and self.stage.is_open
@@ -43,6 +44,7 @@ class TodayItem:
             rank if self.stage is not None else 6,
             URGENCY.index(self.urgency),
             -self.overdue_days,
+            self.days_ahead,
             self.customer.customer_id if self.customer else "",
             self.opportunity_id or "",
         )

@@ -183,5 +183,9 @@ def important_days(ctx: Context, out: Outcome) -> None:
                 w=what,
             )
             out.reminders[(CUSTOMERS, c.source.row)].append(text)
-            out.today.append(TodayItem(owner, Stage.WON, "important-day", 0, c, None, text))
+            out.today.append(
+                TodayItem(
+                    owner, Stage.WON, "important-day", 0, c, None, text, (day - ctx.today).days
+                )
+            )
             out.counts["important_days"] += 1
