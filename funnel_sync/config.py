@@ -392,6 +392,12 @@ class Report:
         10, "A rep with fewer logged moves than this uses the team's conversion rates.", integer(0)
     )
     currency: str = setting("¥", "Currency sign in reports.", text)
+    html_rows: int = setting(
+        10,
+        "Rows per list in the HTML report (the e-mail body: short enough that Gmail does not "
+        "clip it); the Excel report lists up to 100.",
+        integer(1, 1000),
+    )
 
 
 @dataclass(frozen=True)

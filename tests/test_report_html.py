@@ -225,3 +225,16 @@ def test_chromium_renders_the_page(reports: Path, tmp_path: Path) -> None:
     )
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000
+
+
+def test_the_demo_teams_mail_body_is_not_clipped_by_gmail(tmp_path: Path) -> None:
+    """Gmail clips a message whose HTML exceeds ~102 KB: the team report of the demo team
+    (8 reps) stays below, its long lists cut to report.html_rows with a pointer to the Excel."""
+    book = tmp_path / "demo.xlsx"
+    assert run_cli("demo", str(book), "--today", TODAY)[0] == 0
+    assert run_cli("sync", str(book), "--today", TODAY)[0] == 1  # the planted mistakes
+    code, _, err = run_cli("report", str(book), "--out", str(tmp_path / "out"), "--today", TODAY)
+    assert code == 0, err
+    html = next((tmp_path / "out").glob("*.html")).read_bytes()
+    assert len(html) < 102 * 1024
+    assert "见 Excel 报告".encode() in html  # the cut lists say where the rest is

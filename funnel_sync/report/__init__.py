@@ -121,7 +121,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "from": ("原分类", "From"),
     "to": ("新分类", "To"),
     "none": ("无", "None"),
-    "more": ("另有 {n} 条未列出 (共 {total} 条)", "{n} more not shown ({total} in all)"),
+    "more": (
+        "另有 {n} 条未列出 (共 {total} 条, 见 Excel 报告)",
+        "{n} more not shown ({total} in all: see the Excel report)",
+    ),
     "alerts_n": ("预警", "Alerts"),
     "footer": (
         "由 funnel_sync 根据工作簿生成; 每个数字都可追溯到工作簿中的行。",
@@ -202,7 +205,9 @@ def make_report(
         context = snapshot.context(rep)
         stem = week_stem(snapshot, rep)
         html_path = out_dir / f"{stem}.html"
-        html_path.write_text(render_html(context, folder), encoding="utf-8")
+        # the HTML is the e-mail body: shorter lists keep it under Gmail's ~100 KB clipping
+        html_context = {**context, "html_rows": cfg.report.html_rows}
+        html_path.write_text(render_html(html_context, folder), encoding="utf-8")
         result.files.append(html_path)
         xlsx_path = out_dir / f"{stem}.xlsx"
         render_excel(template_xlsx, xlsx_path, context)
