@@ -59,6 +59,18 @@ def parse_today(value: str | None) -> dt.date:
         raise Failure(f"--today {value!r}: expected a date as YYYY-MM-DD") from None
 
 
+def format_option(help: str) -> Callable[[F], F]:
+    """--format text|json, shared by the commands that print problems."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
 today_option = click.option(
     "--today",
     "today",
@@ -209,14 +221,7 @@ def demo(
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: like a compiler; json: an array of problems.",
-)
+@format_option("text: like a compiler; json: an array of problems.")
 @today_option
 @config_option
 def check(path: Path, fmt: str, today: str | None, cfg: Config) -> None:
@@ -274,14 +279,7 @@ SUMMARY_LABELS = {
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @today_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: summary and problems; json: one object.",
-)
+@format_option("text: summary and problems; json: one object.")
 @config_option
 def sync(path: Path, today: str | None, dry_run: bool, fmt: str, cfg: Config) -> None:
     """The nightly pass: check every row, enforce stage moves and the pool, write reminders,

@@ -36,7 +36,7 @@ from ..plan import (
     SheetContent,
 )
 from ._values import want
-from .errors import InvalidChange, SheetNotFound, WorkbookChanged, WorkbookReadOnly, WriteError
+from .errors import SheetNotFound, WorkbookChanged, WorkbookReadOnly, WriteError
 from .safety import Fingerprint, check_locked, fingerprint, make_backup, owner_files
 from .writer import (
     MAX_COL,
@@ -44,8 +44,8 @@ from .writer import (
     CellChange,
     Refusal,
     WriteResult,
-    _valid_sheet_name,
     apply_changes,
+    check_sheet_names,
 )
 
 #: Where xlwings can drive Excel.
@@ -304,17 +304,6 @@ class _Plan:
         return bool(self.headers or self.cells or self.sheets)
 
 
-def _check_sheet_names(path: Path, sheets: tuple[SheetContent, ...]) -> None:
-    seen: set[str] = set()
-    for content in sheets:
-        problem = _valid_sheet_name(content.name)
-        if problem is not None:
-            raise InvalidChange(path, f"{content.name!r}: {problem}")
-        if content.name.casefold() in seen:
-            raise InvalidChange(path, f"sheet {content.name!r} given twice")
-        seen.add(content.name.casefold())
-
-
 def _grid(rows: list[list[Any]]) -> dict[tuple[int, int], Any]:
     return {
         (r, c): value
@@ -530,7 +519,7 @@ def apply_live(
     path = Path(path)
     if changes.is_empty:
         return WriteResult(path=path)
-    _check_sheet_names(path, changes.sheets)
+    check_sheet_names(path, changes.sheets)
     if xw is None:
         xw, why = _load_xlwings()
         if xw is None:

@@ -178,6 +178,18 @@ def _compress(chunks: Iterable[bytes]) -> _Blob:
     return blob
 
 
+def check_sheet_names(path: Path, sheets: tuple[SheetContent, ...]) -> None:
+    """Engine sheets must have names Excel accepts, each given once (both backends)."""
+    seen: set[str] = set()
+    for content in sheets:
+        problem = _valid_sheet_name(content.name)
+        if problem is not None:
+            raise InvalidChange(path, f"{content.name!r}: {problem}")
+        if content.name.casefold() in seen:
+            raise InvalidChange(path, f"sheet {content.name!r} given twice")
+        seen.add(content.name.casefold())
+
+
 def _valid_sheet_name(name: str) -> str | None:
     if not name or len(name) > 31:
         return "sheet names have 1 to 31 characters"
@@ -398,14 +410,8 @@ def _engine_sheets(
     replaced: list[str] = []
     new_entries: list[tuple[str, str]] = []  # (sheet name, part)
     taken = {n.lower() for n in pkg.zf.namelist()}
-    seen: set[str] = set()
+    check_sheet_names(path, sheets)
     for content in sheets:
-        problem = _valid_sheet_name(content.name)
-        if problem is not None:
-            raise InvalidChange(path, f"{content.name!r}: {problem}")
-        if content.name.casefold() in seen:
-            raise InvalidChange(path, f"sheet {content.name!r} given twice")
-        seen.add(content.name.casefold())
         entry = pkg.sheet(content.name)
         if entry is not None:
             if entry.kind != "worksheet" or entry.part is None or not pkg.has(entry.part):
