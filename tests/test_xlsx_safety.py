@@ -247,3 +247,27 @@ def test_killed_writer_never_corrupts(tmp_path: Path) -> None:
     for p in leftovers:
         assert p != path
     assert os.path.exists(path)
+
+
+def test_a_crashed_runs_temp_file_is_cleaned_up_on_the_next_write(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from funnel_sync.xlsx.safety import TEMP_PREFIX, remove_stale_temps
+
+    book = tmp_path / "book.xlsx"
+    book.write_bytes(b"PK")  # only the name matters here
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a PID that no longer runs
+    old = tmp_path / f"{TEMP_PREFIX}book.xlsx.{gone.pid}.tmp"
+    recent = tmp_path / f"{TEMP_PREFIX}book.xlsx.{gone.pid + 1}.tmp"
+    mine = tmp_path / f"{TEMP_PREFIX}book.xlsx.{os.getpid()}.tmp"
+    other = tmp_path / f"{TEMP_PREFIX}other.xlsx.{gone.pid}.tmp"
+    for f in (old, recent, mine, other):
+        f.write_bytes(b"half a zip")
+    day_ago = os.stat(old).st_mtime - 86_400
+    for f in (old, mine, other):
+        os.utime(f, (day_ago, day_ago))
+    assert remove_stale_temps(book) == [old]
+    assert not old.exists()
+    assert recent.exists() and mine.exists() and other.exists() and book.exists()

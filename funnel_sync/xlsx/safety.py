@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import glob
 import hashlib
 import os
 import re
 import shutil
 import stat
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,6 +176,38 @@ def temp_path(path: Path) -> Path:
     return path.parent / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.tmp"
 
 
+STALE_TEMP_SECONDS = 3600  # a temp file this old whose writer is gone is a crash's leftover
+
+
+def remove_stale_temps(path: Path, now: float | None = None) -> list[Path]:
+    """Delete temp files a killed run left beside the workbook: older than an hour and, on
+    POSIX, written by a process that no longer exists (never the workbook itself)."""
+    removed = []
+    now = time.time() if now is None else now
+    for leftover in path.parent.glob(f"{glob.escape(TEMP_PREFIX + path.name)}.*.tmp"):
+        pid = leftover.name[len(TEMP_PREFIX + path.name) + 1 : -len(".tmp")]
+        try:
+            if not pid.isdigit() or now - leftover.stat().st_mtime < STALE_TEMP_SECONDS:
+                continue
+            if os.name == "posix" and _alive(int(pid)):
+                continue
+            leftover.unlink()
+        except OSError:
+            continue
+        removed.append(leftover)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but belongs to someone else
+    return True
+
+
 def _os_error(path: Path, err: OSError) -> Exception:
     if err.errno in _NO_SPACE:
         return DiskFull(path)
@@ -199,6 +233,7 @@ def atomic_replace(
     """
     check_locked(path)
     check_writable(path)
+    remove_stale_temps(path)
     tmp = temp_path(path)
     try:
         try:
