@@ -32,12 +32,22 @@ def label(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
-def _decode(table: dict[str, tuple[str, str]], text: object) -> str | None:
-    key = normalize_key(parse_text(text) or "")
+def _index(table: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Label (either language, any case or width) → code, built once: a log has hundreds of
+    thousands of rows and only a few labels."""
+    codes: dict[str, str] = {}
     for code, (zh, en) in table.items():
-        if key in (normalize_key(zh), normalize_key(en), code):
-            return code
-    return None
+        for name in (zh, en, code):
+            codes.setdefault(normalize_key(name), code)
+    return codes
+
+
+_POOL_CODES = _index(POOL_ACTIONS)
+_STAGE_CODES = _index(STAGE_RESULTS)
+
+
+def _decode(codes: dict[str, str], text: object) -> str | None:
+    return codes.get(normalize_key(parse_text(text) or ""))
 
 
 def _when(value: object) -> dt.date | None:
@@ -71,7 +81,7 @@ class PoolState:
         for row in rows:
             cells = list(row) + [""] * (6 - len(row))
             customer = parse_text(cells[1])
-            action = _decode(POOL_ACTIONS, cells[2])
+            action = _decode(_POOL_CODES, cells[2])
             if not customer or action is None:
                 continue
             state.seen = True
@@ -125,7 +135,7 @@ class StageState:
         for row in rows:
             cells = list(row) + [""] * (7 - len(row))
             opp = parse_text(cells[1])
-            result = _decode(STAGE_RESULTS, cells[4])
+            result = _decode(_STAGE_CODES, cells[4])
             if not opp or result is None:
                 continue
             state.seen = True
