@@ -320,3 +320,27 @@ def sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def opp(**values: Any) -> dict[str, Any]:
+    """A valid D-class opportunity of 张三 on KH001, with `values` on top."""
+    return {
+        "opportunity_id": "JH001",
+        "customer_id": "KH001",
+        "owner": "张三",
+        "stage": "D",
+        "amount": 50_000,
+        **values,
+    }
+
+
+def act(**values: Any) -> dict[str, Any]:
+    """A valid past call by 张三 with KH001, with `values` on top."""
+    return {
+        "date": dt.date(2026, 11, 20),
+        "rep": "张三",
+        "customer_id": "KH001",
+        "kind": "电话",
+        "hours": 0.5,
+        **values,
+    }

@@ -11,8 +11,10 @@ from helpers import (
     POOL_OK,
     REPS_OK,
     TODAY,
+    act,
     edit_ledger,
     flat,
+    opp,
     patch_cell,
     run_check,
     run_cli,
@@ -24,30 +26,6 @@ from funnel_sync.read import read_book
 
 D = dt.date
 POOL_S, OPPS_S, ACTS_S, REPS_S = "公共资源库", "销售机会", "跟进记录", "销售团队"
-
-
-def opp(**values: Any) -> dict[str, Any]:
-    """A valid D-class opportunity of 张三 on KH001, with `values` on top."""
-    return {
-        "opportunity_id": "JH001",
-        "customer_id": "KH001",
-        "owner": "张三",
-        "stage": "D",
-        "amount": 50_000,
-        **values,
-    }
-
-
-def act(**values: Any) -> dict[str, Any]:
-    """A valid past call by 张三 with KH001, with `values` on top."""
-    return {
-        "date": D(2026, 11, 20),
-        "rep": "张三",
-        "customer_id": "KH001",
-        "kind": "电话",
-        "hours": 0.5,
-        **values,
-    }
 
 
 def ledger(tmp_path: Path, name: str = "book.xlsx", **rows: Any) -> Path:

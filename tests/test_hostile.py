@@ -51,8 +51,10 @@ from helpers import (
     POOL_OK,
     REPS_OK,
     TODAY,
+    act,
     edit_ledger,
     flat,
+    opp,
     patch_cell,
     run_cli,
     sheet_part,
@@ -121,29 +123,6 @@ class Case:
 
 
 # ------------------------------------------------------------------------------ builders
-
-
-def opp(**values: Any) -> dict[str, Any]:
-    """A valid D-class opportunity of 张三 on KH001, with `values` on top."""
-    return {
-        "opportunity_id": "JH001",
-        "customer_id": "KH001",
-        "owner": "张三",
-        "stage": "D",
-        "amount": 50_000,
-        **values,
-    }
-
-
-def act(**values: Any) -> dict[str, Any]:
-    return {
-        "date": D(2026, 11, 20),
-        "rep": "张三",
-        "customer_id": "KH001",
-        "kind": "电话",
-        "hours": 0.5,
-        **values,
-    }
 
 
 def ledger(name: str = "book.xlsx", **rows: Any) -> Build:
