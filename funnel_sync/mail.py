@@ -576,6 +576,16 @@ def send_mail(
             report.deliveries[i].missed[a] = why
         pending[i] = [a for a in pending[i] if a not in addresses]
 
+    def all_failed(todo: Sequence[int], exc: Exception, why: str) -> None:
+        """The whole attempt failed (no connection, no login): every pending recipient of
+        every message notes why; a permanent failure ends their tries."""
+        for i in todo:
+            for a in pending[i]:
+                reasons[i][a] = why
+            report.deliveries[i].attempts += 1
+            if _permanent(exc):
+                give_up(i, list(pending[i]), why)
+
     for attempt in range(1, attempts + 1):
         todo = [i for i, left in pending.items() if left]
         if not todo:
@@ -597,12 +607,7 @@ def send_mail(
             log.warning(
                 "e-mail: cannot connect to %s:%s: %s", cfg.email.smtp_host, cfg.email.smtp_port, why
             )
-            for i in todo:
-                for a in pending[i]:
-                    reasons[i][a] = why
-                report.deliveries[i].attempts += 1
-                if _permanent(exc):
-                    give_up(i, list(pending[i]), why)
+            all_failed(todo, exc, why)
             continue
         try:
             if cfg.email.username:
@@ -611,12 +616,7 @@ def send_mail(
                 except Exception as exc:
                     why = _reason(exc)
                     log.warning("e-mail: login as %s refused: %s", cfg.email.username, why)
-                    for i in todo:
-                        for a in pending[i]:
-                            reasons[i][a] = why
-                        report.deliveries[i].attempts += 1
-                        if _permanent(exc):
-                            give_up(i, list(pending[i]), why)
+                    all_failed(todo, exc, why)
                     continue
             for i in todo:
                 _send_one(smtp, report.deliveries[i], pending, reasons, i, give_up)
