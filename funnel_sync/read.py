@@ -8,10 +8,11 @@ import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import python_calamine as calamine
 
@@ -33,7 +34,8 @@ from funnel_sync.schema import (
 
 RELEASE_WORDS = frozenset({"释放", "release", "released", "公共", "公海"})
 NAME_FIELDS = frozenset({"owner", "rep"})  # cells that name a rep of the Reps sheet
-HEADER_SEARCH_ROWS = 10  # headers below a title block are still found
+HEADER_SEARCH_ROWS = 10
+_T = TypeVar("_T", bound=tuple[Any, ...])  # headers below a title block are still found
 
 
 class WorkbookError(Exception):
@@ -83,7 +85,8 @@ def read_book(
     path: Path, cfg: Config, *, engine_sheets: bool = False, checked: bool = False
 ) -> Book:
     """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems.
-    `checked`: the caller has just run check_file (it is not free: it scans every sheet)."""
+    `checked`: the caller has just run check_file. Each sheet's cell range is checked here,
+    in the same pass over its XML that finds formulas, before python-calamine loads it."""
     if not checked:
         check_file(path, cfg)
     try:
@@ -108,9 +111,10 @@ def check_file(path: Path, cfg: Config) -> None:
     """Refuse, with a clear message, what is not an .xlsx/.xlsm package we can read safely.
 
     Everything here is bounded before python-calamine sees the file: the size on disk, the
-    declared unpacked size, each part's compression ratio and sizes, a DOCTYPE anywhere in an
-    XML part's prolog, and the cell range of each ledger sheet (calamine allocates every cell of
-    A1:last-cell: one stray value in XFD1048576 would ask for 512 GB and abort the process)."""
+    declared unpacked size, each part's compression ratio and sizes, and a DOCTYPE anywhere in
+    an XML part's prolog. The cell range of each sheet read is checked by read_book, right
+    before it is loaded (calamine allocates every cell of A1:last-cell: one stray value in
+    XFD1048576 would ask for 512 GB and abort the process)."""
     if not path.exists():
         raise WorkbookError(_msg(cfg, path, "missing"))
     if path.is_dir():
@@ -160,7 +164,6 @@ def check_file(path: Path, cfg: Config) -> None:
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, info):
                     raise WorkbookError(_msg(cfg, path, "doctype", part=info.filename))
-            _check_ranges(archive, cfg, path)
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise WorkbookError(_msg(cfg, path, "truncated")) from None
     except (RuntimeError, NotImplementedError) as e:  # an encrypted or exotic zip entry
@@ -205,73 +208,72 @@ def _range_patterns(prefix: bytes) -> _RangePatterns:
     )
 
 
-def _check_ranges(archive: zipfile.ZipFile, cfg: Config, path: Path) -> None:
-    """Refuse a ledger sheet reaching past limits.max_rows, or ledger sheets whose cell ranges
-    (A1 to the last row and column used) would take more memory to read than the limits allow.
+@dataclass(frozen=True, slots=True)
+class _SheetScan:
+    """What one pass over a worksheet's XML tells before python-calamine loads it."""
 
-    A byte scan of the sheets calamine will load, a small part of the time reading them takes:
-    the numbers of the row elements, the cells in columns beyond the rightmost seen so far;
-    rows or cells without numbers (allowed, never written by Excel) count as many rows or
-    columns as there are elements."""
-    wanted = {match_key(n) for spec in SHEETS for n in spec.names()}
-    wanted |= {match_key(name) for name in cfg.sheets.values()}
-    present = set(archive.namelist())
-    budget = cfg.limits.max_unpacked_mb * 1024 * 1024 // _BYTES_PER_CELL
-    total, largest = 0, ("", 0, 0)
-    for sheet, part in _sheet_parts(archive).items():
-        if match_key(sheet) not in wanted or part not in present:
-            continue
-        last_row, last_col, elements, tail = 0, 0, 0, b""
-        row_tag, patterns = b"<row", _range_patterns(b"")
-        with archive.open(part) as stream:
-            first = True
-            while block := stream.read(1 << 20):
-                # whole tags only: each chunk ends after a ">", the rest goes to the next one
-                chunk = tail + block
+    last_row: int  # the last row and column used: calamine allocates A1 to there
+    last_col: int
+    formulas: dict[tuple[int, int], str | None]  # (row, column) → error text or None
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str, formulas: bool) -> _SheetScan:
+    """The sheet's used range and (with `formulas`) its formula and error cells, in one pass.
+
+    A byte scan, a small part of the time reading the sheet takes: the numbers of the row
+    elements, the cells in columns beyond the rightmost seen so far; rows or cells without
+    numbers (allowed, never written by Excel) count as many rows or columns as there are
+    elements. Chunks end after a whole row where one ends, so that the formula scan sees whole
+    cells; where a row is longer than a chunk the formula scan reads the part again whole."""
+    last_row, last_col, elements, tail = 0, 0, 0, b""
+    row_tag, row_end, patterns = b"<row", b"</row>", _range_patterns(b"")
+    found: dict[tuple[int, int], str | None] = {}
+    whole = False  # the formula scan must read the whole part instead
+    with archive.open(part) as stream:
+        first = True
+        while block := stream.read(1 << 20):
+            chunk = tail + block
+            if first and (root := _ROOT_PREFIX.search(chunk)) and root.group(1):
+                prefix = root.group(1)
+                row_tag, row_end = b"<" + prefix + b"row", b"</" + prefix + b"row>"
+                patterns = _range_patterns(prefix)
+            first = False
+            # whole tags only (whole rows where one ends): the rest goes to the next chunk
+            cut = chunk.rfind(row_end)
+            if cut >= 0:
+                cut += len(row_end)
+            else:
                 cut = chunk.rfind(b">") + 1
-                chunk, tail = chunk[:cut], chunk[cut:][-(1 << 20) :]
-                if first and (root := _ROOT_PREFIX.search(chunk)) and root.group(1):
-                    row_tag, patterns = b"<" + root.group(1) + b"row", _range_patterns(root[1])
-                first = False
-                rows = patterns.row.findall(chunk)
-                count = chunk.count(row_tag)
-                elements += count
-                if len(rows) < count:  # rows without numbers: the cells say, else the count
-                    rows = [r for _, r in patterns.cell_ref.findall(chunk)]
-                    last_row = max(last_row, elements)
-                last_row = max(last_row, max(map(int, rows), default=0))
-                found = patterns.notable[min(last_col, 26)].findall(chunk)
-                if any(other for _, _, other in found):  # the slow way, for this chunk
-                    refs = patterns.cell_ref.findall(chunk)
-                    columns = {letters for letters, _ in refs}
-                    last_row = max(last_row, max((int(r) for _, r in refs), default=0))
-                    cells = len(patterns.cell.findall(chunk))
-                    if cells > len(refs):  # cells without numbers: as many columns as cells
-                        last_col = max(last_col, cells)
-                else:
-                    columns = {wide or narrow for wide, narrow, _ in found}
-                last_col = max(last_col, max(map(_col_index, columns), default=0))
-        if last_row > cfg.limits.max_rows:
-            raise WorkbookError(
-                _msg(cfg, path, "rows-beyond", sheet=sheet, last=last_row, rows=cfg.limits.max_rows)
-            )
-        total += last_row * last_col
-        if last_row * last_col > largest[1] * largest[2]:
-            largest = (sheet, last_row, last_col)
-        if total > budget:
-            sheet, rows_, cols = largest
-            raise WorkbookError(
-                _msg(
-                    cfg,
-                    path,
-                    "range-too-large",
-                    sheet=sheet,
-                    cell=f"{column_letter(cols)}{rows_}",
-                    rows=rows_,
-                    cols=cols,
-                    mb=cfg.limits.max_unpacked_mb,
-                )
-            )
+                whole = True
+            chunk, tail = chunk[:cut], chunk[cut:]
+            if len(tail) > 1 << 20:
+                tail, whole = tail[-(1 << 20) :], True
+            if formulas and not whole:
+                found.update(scan_formulas(chunk))
+            rows = patterns.row.findall(chunk)
+            count = chunk.count(row_tag)
+            elements += count
+            if len(rows) < count:  # rows without numbers: the cells say, else the count
+                rows = [r for _, r in patterns.cell_ref.findall(chunk)]
+                last_row = max(last_row, elements)
+            last_row = max(last_row, max(map(int, rows), default=0))
+            notable = patterns.notable[min(last_col, 26)].findall(chunk)
+            if any(other for _, _, other in notable):  # the slow way, for this chunk
+                refs = patterns.cell_ref.findall(chunk)
+                columns = {letters for letters, _ in refs}
+                last_row = max(last_row, max((int(r) for _, r in refs), default=0))
+                cells = len(patterns.cell.findall(chunk))
+                if cells > len(refs):  # cells without numbers: as many columns as cells
+                    last_col = max(last_col, cells)
+            else:
+                columns = {wide or narrow for wide, narrow, _ in notable}
+            last_col = max(last_col, max(map(_col_index, columns), default=0))
+    if formulas and whole:
+        # in blocks: one read() of a whole part inflates as much as the deflate stream holds,
+        # whatever the size the zip declares (a forged one is how a bomb gets this far)
+        with archive.open(part) as stream:
+            found = scan_formulas(b"".join(iter(functools.partial(stream.read, 1 << 20), b"")))
+    return _SheetScan(last_row, last_col, found)
 
 
 _FILE_MESSAGES = {
@@ -453,6 +455,15 @@ def scan_formulas(xml: bytes) -> dict[tuple[int, int], str | None]:
     return found
 
 
+_Merged = list[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _load_sheet(workbook: Any, name: str) -> tuple[_Merged, list[list[Any]]]:
+    """The sheet's merged ranges and rows; calamine's own copy of the cells goes right away."""
+    sheet = workbook.get_sheet_by_name(name)
+    return getattr(sheet, "merged_cell_ranges", None) or [], sheet.to_python(skip_empty_area=False)
+
+
 def _col_index(letters: bytes) -> int:
     n = 0
     for ch in letters:
@@ -512,43 +523,36 @@ class _SheetReader:
         return None
 
     def read(self, path: Path, engine_sheets: bool) -> Book:
-        engine_rows: dict[str, list[list[Any]]] = {}
+        found: list[tuple[Sheet, str]] = []
         for spec in SHEETS:
             name = self.find_sheet(spec)
             if name is None:
                 if not spec.engine:
                     self.sheet_missing(spec)
-                continue
-            if spec.engine and not engine_sheets:
-                continue
-            try:
-                sheet = self.workbook.get_sheet_by_name(name)
-                data = sheet.to_python(skip_empty_area=False)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as e:  # pyo3's PanicException is a BaseException
-                raise WorkbookError(
-                    _msg(self.cfg, path, "unreadable", detail=f"{name}: {_short(e)}")
-                ) from None
-            if len(data) > self.cfg.limits.max_rows:
-                raise WorkbookError(
-                    _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
-                )
-            layout = self.layout(spec, name, data)
-            if layout is None:
-                continue
-            self.layouts[spec.key] = layout
-            if spec.engine:
-                engine_rows[spec.key] = data[layout.header_row :]
-            else:
-                self.rows[spec.key] = data
-                self.check_cells(layout, data, sheet)
+            elif engine_sheets or not spec.engine:
+                found.append((spec, name))
+        # python-calamine parses a sheet without holding the GIL: one worker thread loads the
+        # sheets in order while this one scans the next and turns loaded ones into typed rows.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnel-sync-read")
+        try:
+            loads = self.start_loading(pool, path, found)
+            for spec, name, scan, future in loads:
+                if not spec.engine:
+                    self.take(path, spec, name, scan, future)
+            customers, opportunities = self.customers(), self.opportunities()
+            activities, reps = self.activities(), self.reps()
+            engine_rows: dict[str, list[list[Any]]] = {}
+            for spec, name, scan, future in loads:
+                if spec.engine and (data := self.take(path, spec, name, scan, future)):
+                    engine_rows[spec.key] = data[self.layouts[spec.key].header_row :]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return Book(
             path,
-            self.customers(),
-            self.opportunities(),
-            self.activities(),
-            self.reps(),
+            customers,
+            opportunities,
+            activities,
+            reps,
             self.layouts,
             self.names,
             self.date1904,
@@ -563,6 +567,89 @@ class _SheetReader:
             self.engine_cells,
             self.stale_rows,
         )
+
+    def start_loading(
+        self, pool: ThreadPoolExecutor, path: Path, found: list[tuple[Sheet, str]]
+    ) -> list[tuple[Sheet, str, _SheetScan, Future[tuple[_Merged, list[list[Any]]]]]]:
+        """Scan each sheet, then queue it for loading: a sheet reaching past limits.max_rows, or
+        sheets whose cell ranges (A1 to the last cell used) would take more memory than
+        limits.max_unpacked_mb allows, are refused before python-calamine allocates them."""
+        budget = self.cfg.limits.max_unpacked_mb * 1024 * 1024 // _BYTES_PER_CELL
+        present = set(self.archive.namelist())
+        total, largest = 0, ("", 0, 0)
+        loads = []
+        for spec, name in found:
+            part = self.parts.get(name)
+            scan = _SheetScan(0, 0, {})
+            if part is not None and part in present:
+                try:
+                    scan = _scan_sheet(self.archive, part, formulas=not spec.engine)
+                except (zipfile.BadZipFile, zlib.error, EOFError):
+                    raise WorkbookError(_msg(self.cfg, path, "truncated")) from None
+                except (RuntimeError, NotImplementedError) as e:  # an exotic zip entry
+                    detail = _short(e)
+                    raise WorkbookError(_msg(self.cfg, path, "unreadable", detail=detail)) from None
+            rows, cols = scan.last_row, scan.last_col
+            if rows > self.cfg.limits.max_rows:
+                raise WorkbookError(
+                    _msg(
+                        self.cfg,
+                        path,
+                        "rows-beyond",
+                        sheet=name,
+                        last=rows,
+                        rows=self.cfg.limits.max_rows,
+                    )
+                )
+            total += rows * cols
+            if rows * cols > largest[1] * largest[2]:
+                largest = (name, rows, cols)
+            if total > budget:
+                sheet, rows, cols = largest
+                raise WorkbookError(
+                    _msg(
+                        self.cfg,
+                        path,
+                        "range-too-large",
+                        sheet=sheet,
+                        cell=f"{column_letter(cols)}{rows}",
+                        rows=rows,
+                        cols=cols,
+                        mb=self.cfg.limits.max_unpacked_mb,
+                    )
+                )
+            loads.append((spec, name, scan, pool.submit(_load_sheet, self.workbook, name)))
+        return loads
+
+    def take(
+        self,
+        path: Path,
+        spec: Sheet,
+        name: str,
+        scan: _SheetScan,
+        future: Future[tuple[_Merged, list[list[Any]]]],
+    ) -> list[list[Any]] | None:
+        """A loaded sheet: its layout found and, for a ledger sheet, its cells checked."""
+        try:
+            merged, data = future.result()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # pyo3's PanicException is a BaseException
+            raise WorkbookError(
+                _msg(self.cfg, path, "unreadable", detail=f"{name}: {_short(e)}")
+            ) from None
+        if len(data) > self.cfg.limits.max_rows:
+            raise WorkbookError(
+                _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
+            )
+        layout = self.layout(spec, name, data)
+        if layout is None:
+            return None
+        self.layouts[spec.key] = layout
+        if not spec.engine:
+            self.rows[spec.key] = data
+            self.check_cells(layout, data, merged, scan.formulas)
+        return data
 
     def sheet_missing(self, spec: Sheet) -> None:
         title = self.cfg.sheet_title(spec)
@@ -657,30 +744,32 @@ class _SheetReader:
                 best, best_map = i, mapping
         return best, best_map
 
-    def check_cells(self, layout: SheetLayout, data: list[list[Any]], sheet: Any) -> None:
+    def check_cells(
+        self,
+        layout: SheetLayout,
+        data: list[list[Any]],
+        merged: _Merged,
+        flagged: dict[tuple[int, int], str | None],
+    ) -> None:
         """Formulas and error values in input columns; merged cells and empty rows in the data."""
-        part = self.parts.get(layout.name)
         input_columns = {
             i: f for f, i in layout.columns.items() if not layout.spec.column(f).is_engine
         }
         errors: set[tuple[int, int]] = set()
-        if part is not None and part in self.archive.namelist():
-            flagged = scan_formulas(self.archive.read(part))
-            for (row, col), error in sorted(flagged.items()):
-                if row <= layout.header_row or col not in input_columns:
-                    continue
-                f = input_columns[col]
-                if error is not None:
-                    # calamine reads an error cell as blank: report the error, not a blank
-                    self.problem("cell-error", layout.name, row, col, f, value=error)
-                    errors.add((row, col))
-                    continue
-                value = data[row - 1][col - 1] if row - 1 < len(data) else ""
-                self.problem(
-                    "cell-formula", layout.name, row, col, f, value=parse.parse_text(value) or '""'
-                )
+        for (row, col), error in sorted(flagged.items()):
+            if row <= layout.header_row or col not in input_columns:
+                continue
+            f = input_columns[col]
+            if error is not None:
+                # calamine reads an error cell as blank: report the error, not a blank
+                self.problem("cell-error", layout.name, row, col, f, value=error)
+                errors.add((row, col))
+                continue
+            value = data[row - 1][col - 1] if row - 1 < len(data) else ""
+            self.problem(
+                "cell-formula", layout.name, row, col, f, value=parse.parse_text(value) or '""'
+            )
         self.error_cells[layout.name] = errors
-        merged = getattr(sheet, "merged_cell_ranges", None) or []
         for (r0, c0), (r1, c1) in merged:
             if r1 + 1 > layout.header_row and (r1 > r0 or c1 > c0):
                 ref = f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}"
@@ -718,7 +807,7 @@ class _SheetReader:
 
         Parsing column by column keeps the per-cell cost to one cached parser call."""
         layout = self.layouts.get(key)
-        data = self.rows.get(key)
+        data = self.rows.pop(key, None)  # parsed once; the raw rows go
         if layout is None or data is None:
             return None
         spec = layout.spec
@@ -730,7 +819,7 @@ class _SheetReader:
         for f, col_index in layout.columns.items():
             col = spec.column(f)
             raw = transposed[col_index - 1] if col_index <= len(transposed) else [""] * len(numbers)
-            values = list(map(self.parser(col.kind), raw))
+            values = _parse_column(self.parser(col.kind), raw)
             if col.is_engine:
                 self.engine_cells.setdefault(key, {})[f] = list(raw)
             if f in NAME_FIELDS:
@@ -829,28 +918,30 @@ class _SheetReader:
                     value=_number_text(amount),
                 )
                 amounts[k] = None
-        evidence = [
-            Evidence(*flags) for flags in zip(*(map(bool, v[f]) for f in _EVIDENCE), strict=True)
-        ]
-        sources = [Source(layout.name, row) for row in numbers]
+        evidence = list(
+            map(_make(Evidence), zip(*(map(bool, v[f]) for f in _EVIDENCE), strict=True))
+        )
         ids = [x or "" for x in v["opportunity_id"]]
         return tuple(
             map(
-                Opportunity,
-                sources,
-                ids,
-                v["customer_id"],
-                v["owner"],
-                v["stage"],
-                amounts,
-                v["expected_close"],
-                v["next_step"],
-                v["planned_advance"],
-                evidence,
-                v["lost_reason"],
-                v["notes"],
-                v["confirmed_stage"],
-                v["stage_entered_on"],
+                _make(Opportunity),
+                zip(
+                    _sources(layout.name, numbers),
+                    ids,
+                    v["customer_id"],
+                    v["owner"],
+                    v["stage"],
+                    amounts,
+                    v["expected_close"],
+                    v["next_step"],
+                    v["planned_advance"],
+                    evidence,
+                    v["lost_reason"],
+                    v["notes"],
+                    v["confirmed_stage"],
+                    v["stage_entered_on"],
+                    strict=True,
+                ),
             )
         )
 
@@ -862,15 +953,18 @@ class _SheetReader:
         sheet = self.layouts[ACTIVITIES.key].name
         return tuple(
             map(
-                Activity,
-                [Source(sheet, row) for row in numbers],
-                v["date"],
-                v["rep"],
-                v["customer_id"],
-                v["opportunity_id"],
-                v["kind"],
-                v["hours"],
-                v["notes"],
+                _make(Activity),
+                zip(
+                    _sources(sheet, numbers),
+                    v["date"],
+                    v["rep"],
+                    v["customer_id"],
+                    v["opportunity_id"],
+                    v["kind"],
+                    v["hours"],
+                    v["notes"],
+                    strict=True,
+                ),
             )
         )
 
@@ -900,6 +994,31 @@ class _SheetReader:
 
 
 _EVIDENCE = Evidence._fields
+
+
+def _make(cls: type[_T]) -> Callable[[Iterable[Any]], _T]:
+    """cls from a tuple of all its fields, without a Python-level call per row: the named
+    tuple's own __new__ is Python code, tuple.__new__ is C (and zip gives every field)."""
+    return functools.partial(tuple.__new__, cls)
+
+
+def _sources(sheet: str, numbers: list[int]) -> Iterator[Source]:
+    return map(_make(Source), zip(itertools.repeat(sheet), numbers))
+
+
+_NUMBER_TYPES = frozenset({bool, int, float})
+
+
+def _parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[Any]:
+    """`parser` of every value, calling it once per distinct value (names, classes, dates and
+    kinds repeat down a column) unless 1, 1.0 and True, equal as dict keys, are mixed."""
+    if len(_NUMBER_TYPES.intersection(map(type, raw))) > 1:
+        return list(map(parser, raw))
+    distinct = set(raw)
+    if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
+        return list(map(parser, raw))
+    parsed = {v: parser(v) for v in distinct}
+    return list(map(parsed.__getitem__, raw))
 
 
 def _blank(value: object) -> bool:
