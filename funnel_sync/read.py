@@ -182,7 +182,7 @@ class _RangePatterns:
     """Tag patterns for a worksheet whose elements carry `prefix` (b"" or b"x:"). Tags only:
     text cannot hold a "<", so nothing typed into a cell looks like a row or a cell here."""
 
-    row: re.Pattern[bytes]  # a row's number
+    row: re.Pattern[bytes]  # a row element, with its number if it has one
     # [k]: in one pass, cells with r first (Excel's, LibreOffice's and openpyxl's order) in
     # a column AA… (group 1) or in a one-letter column right of column k (group 2; none for
     # k = 26), and any other cell (group 3: no r, or r not first)
@@ -196,7 +196,7 @@ class _RangePatterns:
 def _range_patterns(prefix: bytes) -> _RangePatterns:
     c, row = re.escape(b"<" + prefix + b"c"), re.escape(b"<" + prefix + b"row")
     return _RangePatterns(
-        row=re.compile(row + rb'\b[^>]*?\br="([0-9]{1,9})"'),
+        row=re.compile(row + rb'\b(?:[^>]*?\br="([0-9]{1,9})")?'),
         notable=tuple(
             re.compile(
                 c + rb' r="(?:([A-Z]{2,3})|(' + beyond + rb"))[0-9]|" + c + rb'([>/]|\s(?!r="))'
@@ -226,7 +226,7 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, formulas: bool) -> _SheetSc
     elements. Chunks end after a whole row where one ends, so that the formula scan sees whole
     cells; where a row is longer than a chunk the formula scan reads the part again whole."""
     last_row, last_col, elements, tail = 0, 0, 0, b""
-    row_tag, row_end, patterns = b"<row", b"</row>", _range_patterns(b"")
+    row_end, patterns = b"</row>", _range_patterns(b"")
     found: dict[tuple[int, int], str | None] = {}
     whole = False  # the formula scan must read the whole part instead
     with archive.open(part) as stream:
@@ -235,7 +235,7 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, formulas: bool) -> _SheetSc
             chunk = tail + block
             if first and (root := _ROOT_PREFIX.search(chunk)) and root.group(1):
                 prefix = root.group(1)
-                row_tag, row_end = b"<" + prefix + b"row", b"</" + prefix + b"row>"
+                row_end = b"</" + prefix + b"row>"
                 patterns = _range_patterns(prefix)
             first = False
             # whole tags only (whole rows where one ends): the rest goes to the next chunk
@@ -251,9 +251,8 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, formulas: bool) -> _SheetSc
             if formulas and not whole:
                 found.update(scan_formulas(chunk))
             rows = patterns.row.findall(chunk)
-            count = chunk.count(row_tag)
-            elements += count
-            if len(rows) < count:  # rows without numbers: the cells say, else the count
+            elements += len(rows)
+            if b"" in rows:  # rows without numbers: the cells say, else the count
                 rows = [r for _, r in patterns.cell_ref.findall(chunk)]
                 last_row = max(last_row, elements)
             last_row = max(last_row, max(map(int, rows), default=0))
@@ -423,19 +422,28 @@ _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+)(\d+)\"")
 _CELL_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 
 
+_FORMULA_NEXT = (
+    frozenset(b">" + bytes([c]) for c in range(256))
+    | frozenset(b" " + bytes([c]) for c in range(256))
+    | {b"/>"}
+)
+
+
 def scan_formulas(xml: bytes) -> dict[tuple[int, int], str | None]:
     """(row, column) → error text (e.g. "#REF!") or None, for every formula or error cell.
 
     A byte-level scan: find each `<f` and `t="e"`, then the cell it belongs to, so the cost is
     one pass over the bytes plus a little work per formula cell (python-calamine hides both)."""
     found: dict[tuple[int, int], str | None] = {}
-    for needle in (b"<f>", b"<f ", b"<f/>", b't="e"'):
+    for needle in (b"<f", b't="e"'):
         start = 0
         while True:
             hit = xml.find(needle, start)
             if hit < 0:
                 break
             start = hit + 1
+            if needle == b"<f" and xml[hit + 2 : hit + 4] not in _FORMULA_NEXT:
+                continue  # <f>, <f ...> and <f/>, not <formula>
             cell_start = max(xml.rfind(b"<c ", 0, hit), xml.rfind(b":c ", 0, hit))
             if cell_start < 0:
                 continue
@@ -778,8 +786,16 @@ class _SheetReader:
         user = [i - 1 for f, i in layout.columns.items() if not layout.spec.column(f).is_engine]
         engine_only = len(user) < len(layout.columns)
         blank_from: int | None = None  # a run of empty rows is one warning, not one per row
+        probe = user[0] if user else -1  # a team column, most often the ID: the fast path
         for index in range(layout.header_row, layout.height):
             cells = data[index]
+            v = cells[probe] if 0 <= probe < len(cells) else None
+            if v is not None and (v.__class__ is not str or v.strip(BLANK_CHARS)):
+                if blank_from is not None:
+                    self._empty_rows(layout.name, blank_from, index)
+                    blank_from = None
+                numbers.append(index + 1)  # a value in a team column: data
+                continue
             if _is_blank_row(cells):
                 if blank_from is None:
                     blank_from = index + 1
@@ -822,7 +838,9 @@ class _SheetReader:
             values = _parse_column(self.parser(col.kind), raw)
             if col.is_engine:
                 self.engine_cells.setdefault(key, {})[f] = list(raw)
-            if f in NAME_FIELDS:
+            if f in NAME_FIELDS and any(
+                v.__class__ is str and v and v != v.strip(BLANK_CHARS) for v in set(raw)
+            ):
                 self.untrimmed.extend(
                     (spec.key, numbers[k], f, v)
                     for k, v in enumerate(raw)
