@@ -136,6 +136,8 @@ _KEY_GAPS = re.compile(r"[\s_\-\u2010-\u2015\u2212]+")
 
 def normalize_key(text: str) -> str:
     """The form names and headers are matched in: NFKC, casefold, one space for any gap."""
+    if text.isascii() and text.isalnum():  # IDs such as KH00001: all of that is lower()
+        return text.lower()
     return _normalize_key(text)
 
 

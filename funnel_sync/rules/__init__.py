@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from itertools import compress
+from operator import attrgetter
+from typing import Any
 
 from funnel_sync.config import Config
 from funnel_sync.days import Days
@@ -16,8 +19,6 @@ from funnel_sync.plan import CellValue
 from funnel_sync.problems import Problem, column_letter, make
 from funnel_sync.read import Book
 from funnel_sync.schema import OPPORTUNITIES, POOL, Sheet
-
-K = TypeVar("K")
 
 #: Urgency within one class on the Today list, most urgent first.
 URGENCY = ("overdue", "due", "important-day", "recycle-warning", "stalled", "upsell")
@@ -126,21 +127,25 @@ def build_context(
             ctx.opportunities.append(o)
             if o.customer_id:
                 ctx.by_customer.setdefault(o.customer_id, []).append(o)
-    for a in book.activities:
-        if a.date is None or a.date > today:
-            continue
-        if a.opportunity_id:
-            _later(ctx.last_touch, a.opportunity_id, a.date)
-        elif a.customer_id:
-            _later(ctx.customer_any_touch, a.customer_id, a.date)
-        if a.customer_id and a.rep:
-            _later(ctx.customer_touch, (a.customer_id, a.rep), a.date)
+    # each index holds the latest day per key: activities oldest first, so the last write
+    # wins, and the dicts are filled by C loops (400k activities at 100k opportunities)
+    acts = sorted(
+        (a for a in book.activities if a.date is not None and a.date <= today),
+        key=attrgetter("date"),
+    )
+    days = list(map(attrgetter("date"), acts))
+    opps = list(map(attrgetter("opportunity_id"), acts))
+    custs = list(map(attrgetter("customer_id"), acts))
+    pairs = list(zip(custs, map(attrgetter("rep"), acts), strict=True))
+    no_opp = list(map(operator.not_, opps))
+    with_rep = list(map(all, pairs))
+    ctx.last_touch.update(zip(opps, days, strict=True))
+    ctx.customer_any_touch.update(zip(compress(custs, no_opp), compress(days, no_opp), strict=True))
+    ctx.customer_touch.update(zip(compress(pairs, with_rep), compress(days, with_rep), strict=True))
+    for index in (ctx.last_touch, ctx.customer_any_touch):
+        index.pop("", None)  # activities without the ID
+        index.pop(None, None)  # type: ignore[call-overload]
     return ctx
-
-
-def _later(index: dict[K, dt.date], key: K, day: dt.date) -> None:
-    if key not in index or index[key] < day:
-        index[key] = day
 
 
 Rule = Callable[[Context, Outcome], None]
