@@ -132,11 +132,20 @@ class StageState:
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> StageState:
         """Rows in StageLog column order: time, opportunity, from, to, result, reason, owner."""
         state = cls()
+        labels: dict[str, str | None] = {}  # a log of 200k rows holds a few labels
         for row in rows:
-            cells = list(row) + [""] * (7 - len(row))
+            cells = row if len(row) >= 7 else list(row) + [""] * (7 - len(row))
+            raw = cells[4]
+            if raw.__class__ is str:
+                if raw not in labels:
+                    labels[raw] = _decode(_STAGE_CODES, raw)
+                result = labels[raw]
+            else:
+                result = _decode(_STAGE_CODES, raw)
+            if result is None:
+                continue
             opp = parse_text(cells[1])
-            result = _decode(_STAGE_CODES, cells[4])
-            if not opp or result is None:
+            if not opp:
                 continue
             state.seen = True
             if result == "rejected":

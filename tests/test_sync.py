@@ -580,6 +580,25 @@ def test_won_counts_toward_cap(tmp_path: Path, won_counts: bool, accepted: bool)
     assert pool_log(path, 1) == [expected]
 
 
+def test_a_claim_counts_the_cap_after_todays_recycles(tmp_path: Path) -> None:
+    """At the cap, a rep claims a new customer on the day one of theirs is recycled: the
+    recycle frees the place, so the claim is accepted at once, and a re-sync the same day
+    changes nothing (found by the property test: the re-sync used to accept it)."""
+    cfg = config(tmp_path, "[pool]\nmax_owned_per_rep = 1\n")
+    pool = [customer("KH001", "甲公司", "华东", "张三"), customer("KH002", "乙公司", "华东")]
+    path = ledger(tmp_path, pool=pool)
+    sync(path, 0, "--config", cfg)  # 张三 adopts KH001; no activity with it
+    set_fields(path, "pool", "KH002", owner="张三")
+    sync(path, 31, "--config", cfg)
+    assert [r[:3] for r in pool_log(path, 31)] == [
+        ("KH002", "领取", "张三"),
+        ("KH001", "自动回收", "张三"),
+    ]
+    before = path.read_bytes()
+    sync(path, 31, "--config", cfg)
+    assert path.read_bytes() == before
+
+
 # ------------------------------------------------------------------------ automatic recycling
 
 

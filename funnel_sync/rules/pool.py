@@ -38,7 +38,16 @@ def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
 def ownership(ctx: Context, out: Outcome) -> None:
     """Compare each customer's typed owner with the owner the engine last confirmed."""
     owned = _owned_counts(ctx, out)
+    # A customer that recycling returns to the pool today no longer counts toward its
+    # owner's cap: else a claim refused now would be accepted by a re-sync the same day.
+    for cid, c in ctx.customers.items():
+        known = ctx.pool_state.owner.get(cid)
+        if known and c.owner == known:
+            idleness = _idleness(ctx, out, c, known)
+            if idleness is not None and idleness[0] > idleness[1]:
+                owned[known] -= 1
     claims_today: Counter[str] = Counter()
+    claims: list[Customer] = []
     revert = ctx.cfg.pool.enforce == "revert"
     for cid, c in ctx.customers.items():
         typed = c.owner
@@ -88,21 +97,27 @@ def ownership(ctx: Context, out: Outcome) -> None:
             owned[typed] += 1
             out.counts["transfers"] += 1
             continue
+        claims.append(c)  # judged below, once every other change of owner is counted
+    # Claims last, in row order: the cap and the daily limit count the owners as they stand
+    # after today's releases, transfers and recycles, as a re-sync the same day will.
+    for c in claims:
+        typed, row = c.owner, c.source.row
+        assert typed is not None
         # a claim: an unowned customer (or a new row) now carries a rep's name
         refusal = _refuse_claim(ctx, c, typed, owned, claims_today)
         if refusal is None:
             _log(ctx, out, c, "claim", typed, "", "")
             out.cells[(KEY, row, "claimed_on")] = ctx.today
-            out.claimed[cid] = ctx.today
-            out.owners[cid] = typed
+            out.claimed[c.customer_id] = ctx.today
+            out.owners[c.customer_id] = typed
             owned[typed] += 1
             claims_today[typed] += 1
             out.counts["claims"] += 1
             continue
         out.problems.append(refusal)
         out.counts["claims_rejected"] += 1
-        out.owners[cid] = None
-        if ctx.pool_state.last_rejected.get(cid) != typed:
+        out.owners[c.customer_id] = None
+        if ctx.pool_state.last_rejected.get(c.customer_id) != typed:
             _log(ctx, out, c, "claim-rejected", typed, refusal.message, typed)
         if revert:
             out.owner_writes[row] = None
@@ -203,17 +218,10 @@ def recycling(ctx: Context, out: Outcome) -> None:
             if recycled and (ctx.today - recycled[0]).days <= NOTICE_DAYS:
                 out.reminders[(KEY, c.source.row)].append(_recycled_text(ctx, *recycled))
             continue
-        if c.locked or _has_won(ctx, out, cid):
+        idleness = _idleness(ctx, out, c, owner)
+        if idleness is None:
             continue
-        stages = [
-            out.confirmed[o.opportunity_id]
-            for o in ctx.by_customer.get(cid, ())
-            if o.opportunity_id in out.confirmed and out.confirmed[o.opportunity_id].is_open
-        ]
-        key = max(stages).key if stages else "none"
-        limit = pool.recycle_after_days[key]
-        start = _idle_since(ctx, out, c, owner)
-        idle = ctx.days.between(start, ctx.today)
+        idle, limit, start, top = idleness
         row = c.source.row
         if idle > limit:
             out.owner_writes[row] = None
@@ -240,9 +248,27 @@ def recycling(ctx: Context, out: Outcome) -> None:
                 d=when.isoformat(),
             )
             out.reminders[(KEY, row)].append(text)
-            top = max(stages) if stages else None
             out.today.append(TodayItem(owner, top, "recycle-warning", 0, c, None, text))
             out.counts["recycle_warnings"] += 1
+
+
+def _idleness(
+    ctx: Context, out: Outcome, c: Customer, owner: str
+) -> tuple[int, int, dt.date, Stage | None] | None:
+    """(days idle, the limit for its highest open class, idle since, that class) of an owned
+    customer; None for one never recycled (locked, or with a won opportunity)."""
+    cid = c.customer_id
+    if c.locked or _has_won(ctx, out, cid):
+        return None
+    stages = [
+        out.confirmed[o.opportunity_id]
+        for o in ctx.by_customer.get(cid, ())
+        if o.opportunity_id in out.confirmed and out.confirmed[o.opportunity_id].is_open
+    ]
+    top = max(stages) if stages else None
+    limit = ctx.cfg.pool.recycle_after_days[top.key if top is not None else "none"]
+    start = _idle_since(ctx, out, c, owner)
+    return ctx.days.between(start, ctx.today), limit, start, top
 
 
 def _recycled_text(ctx: Context, day: dt.date, owner: str, reason: str) -> str:
