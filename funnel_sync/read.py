@@ -82,9 +82,14 @@ class Book:
 
 
 def read_book(
-    path: Path, cfg: Config, *, engine_sheets: bool = False, checked: bool = False
+    path: Path,
+    cfg: Config,
+    *,
+    engine_sheets: bool | frozenset[str] = False,
+    checked: bool = False,
 ) -> Book:
     """Read a ledger. Unusable files raise WorkbookError; everything else becomes Problems.
+    `engine_sheets`: read the engine's sheets too (logs, Today), or those of these keys.
     `checked`: the caller has just run check_file. Each sheet's cell range is checked here,
     in the same pass over its XML that finds formulas, before python-calamine loads it."""
     if not checked:
@@ -530,14 +535,18 @@ class _SheetReader:
                 return name
         return None
 
-    def read(self, path: Path, engine_sheets: bool) -> Book:
+    def read(self, path: Path, engine_sheets: bool | frozenset[str]) -> Book:
         found: list[tuple[Sheet, str]] = []
         for spec in SHEETS:
             name = self.find_sheet(spec)
             if name is None:
                 if not spec.engine:
                     self.sheet_missing(spec)
-            elif engine_sheets or not spec.engine:
+            elif (
+                not spec.engine
+                or engine_sheets is True
+                or (isinstance(engine_sheets, frozenset) and spec.key in engine_sheets)
+            ):
                 found.append((spec, name))
         # python-calamine parses a sheet without holding the GIL: one worker thread loads the
         # sheets in order while this one scans the next and turns loaded ones into typed rows.
