@@ -234,15 +234,17 @@ def check(path: Path, fmt: str, today: str | None, cfg: Config) -> None:
       funnel-sync check workbooks/demo.xlsx --format json
     """
     from funnel_sync.checks import validate
+    from funnel_sync.gcpause import gc_paused
     from funnel_sync.problems import count, format_json, format_text
     from funnel_sync.read import read_book
 
     day = parse_today(today)
-    try:
-        book = read_book(path, cfg)
-    except WorkbookError as e:
-        raise Failure(str(e)) from None
-    _, problems = validate(book, cfg, day)
+    with gc_paused():
+        try:
+            book = read_book(path, cfg)
+        except WorkbookError as e:
+            raise Failure(str(e)) from None
+        _, problems = validate(book, cfg, day)
     if fmt == "json":
         click.echo(format_json(problems))
     else:

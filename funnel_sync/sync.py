@@ -14,6 +14,7 @@ from typing import Any
 from funnel_sync import runlock, xlsx
 from funnel_sync.checks import validate
 from funnel_sync.config import Config
+from funnel_sync.gcpause import gc_paused
 from funnel_sync.logs import PoolState, StageState
 from funnel_sync.parse import parse_date
 from funnel_sync.plan import (
@@ -103,6 +104,7 @@ def _timed(timings: dict[str, float], step: str, progress: Progress | None) -> I
 
 
 @runlock.exclusive  # one sync of a workbook at a time, read to write (not dry runs)
+@gc_paused()  # millions of long-lived objects: see gcpause.py
 def run_sync(
     path: Path,
     cfg: Config,

@@ -14,6 +14,7 @@ from typing import Any
 
 from funnel_sync.config import Config
 from funnel_sync.funnel import Snapshot, build_snapshot
+from funnel_sync.gcpause import gc_paused
 from funnel_sync.read import read_book
 from funnel_sync.schema import POOL_LOG, STAGE_LOG
 
@@ -154,6 +155,7 @@ def week_stem(snapshot: Snapshot, rep: str | None = None) -> str:
     return stem
 
 
+@gc_paused()  # millions of long-lived objects: see gcpause.py
 def make_report(
     path: Path,
     cfg: Config,
