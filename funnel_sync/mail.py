@@ -33,7 +33,6 @@ from typing import Any
 
 from funnel_sync.config import Config
 from funnel_sync.model import Rep
-from funnel_sync.read import read_book
 from funnel_sync.report import ReportResult, labels, make_report, week_stem
 
 log = logging.getLogger("funnel_sync.mail")
@@ -450,11 +449,10 @@ def prepare_mail(
     the messages. Raises MailConfigError, read.WorkbookError, report.ReportError, OSError."""
     sender_address(cfg)  # fail on the settings before the work
     extra_recipients(cfg)
-    book = read_book(path, cfg)
     result = make_report(
         path, cfg, today, out_dir, lang=lang, per_rep=True, team=True, templates=templates
     )
-    return build_mail(result, book.reps, cfg, date=date)
+    return build_mail(result, result.reps, cfg, date=date)
 
 
 # ---- sending ----

@@ -15,6 +15,7 @@ from typing import Any
 from funnel_sync.config import Config
 from funnel_sync.funnel import Snapshot, build_snapshot
 from funnel_sync.gcpause import gc_paused
+from funnel_sync.model import Rep
 from funnel_sync.read import read_book
 from funnel_sync.schema import POOL_LOG, STAGE_LOG
 
@@ -145,6 +146,7 @@ class ReportResult:
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     snapshot: Snapshot | None = None
+    reps: tuple[Rep, ...] = ()  # the Reps sheet as read, for the mail's addresses
 
 
 def week_stem(snapshot: Snapshot, rep: str | None = None) -> str:
@@ -188,6 +190,7 @@ def make_report(
     start = step("read")
     book = read_book(path, cfg, engine_sheets=LOG_SHEETS)  # not Today: the report never uses it
     result.timings["read"] = time.perf_counter() - start
+    result.reps = book.reps
     start = step("aggregate")
     snapshot = build_snapshot(book, cfg, today, lang=lang)
     result.snapshot = snapshot
