@@ -67,6 +67,9 @@ class Outcome:
     entered: dict[str, dt.date] = field(default_factory=dict)  # opportunity → stage entry
     owners: dict[str, str | None] = field(default_factory=dict)  # customer → confirmed owner
     claimed: dict[str, dt.date] = field(default_factory=dict)  # claimed/transferred this sync
+    # customer → (owner, days idle, limit, idle since, top class): worked out once, by the
+    # ownership rule for owners unchanged today, and reused by recycling
+    idleness: dict[str, tuple[str, int, int, dt.date, Stage | None]] = field(default_factory=dict)
 
 
 @dataclass

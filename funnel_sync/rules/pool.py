@@ -260,6 +260,9 @@ def _idleness(
     cid = c.customer_id
     if c.locked or _has_won(ctx, out, cid):
         return None
+    known = out.idleness.get(cid)
+    if known is not None and known[0] == owner and cid not in out.claimed:
+        return known[1:]
     stages = [
         out.confirmed[o.opportunity_id]
         for o in ctx.by_customer.get(cid, ())
@@ -268,7 +271,9 @@ def _idleness(
     top = max(stages) if stages else None
     limit = ctx.cfg.pool.recycle_after_days[top.key if top is not None else "none"]
     start = _idle_since(ctx, out, c, owner)
-    return ctx.days.between(start, ctx.today), limit, start, top
+    found = ctx.days.between(start, ctx.today), limit, start, top
+    out.idleness[cid] = (owner, *found)
+    return found
 
 
 def _recycled_text(ctx: Context, day: dt.date, owner: str, reason: str) -> str:
