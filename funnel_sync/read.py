@@ -10,9 +10,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import python_calamine as calamine
 
@@ -35,7 +35,8 @@ from funnel_sync.schema import (
 RELEASE_WORDS = frozenset({"释放", "release", "released", "公共", "公海"})
 NAME_FIELDS = frozenset({"owner", "rep"})  # cells that name a rep of the Reps sheet
 HEADER_SEARCH_ROWS = 10
-_T = TypeVar("_T", bound=tuple[Any, ...])  # headers below a title block are still found
+_T = TypeVar("_T", bound=tuple[Any, ...])
+_R = TypeVar("_R")  # headers below a title block are still found
 
 
 class WorkbookError(Exception):
@@ -92,6 +93,31 @@ def read_book(
     `engine_sheets`: read the engine's sheets too (logs, Today), or those of these keys.
     `checked`: the caller has just run check_file. Each sheet's cell range is checked here,
     in the same pass over its XML that finds formulas, before python-calamine loads it."""
+    return _read(path, cfg, engine_sheets, checked, None)[0]
+
+
+def read_book_and(
+    path: Path,
+    cfg: Config,
+    meanwhile: Callable[[Book], _R],
+    *,
+    engine_sheets: bool | frozenset[str] = True,
+    checked: bool = False,
+) -> tuple[Book, _R]:
+    """read_book, and `meanwhile` of the book without its engine sheets, run while those are
+    still loading (the sync validates the ledger during the two seconds the logs take at
+    100k opportunities). Problems met reading the engine sheets are only in the full book."""
+    book, result = _read(path, cfg, engine_sheets, checked, meanwhile)
+    return book, cast(_R, result)
+
+
+def _read(
+    path: Path,
+    cfg: Config,
+    engine_sheets: bool | frozenset[str],
+    checked: bool,
+    meanwhile: Callable[[Book], Any] | None,
+) -> tuple[Book, Any]:
     if not checked:
         check_file(path, cfg)
     try:
@@ -106,7 +132,7 @@ def read_book(
         date1904 = _is_date1904(archive)
         parts = _sheet_parts(archive)
         reader = _SheetReader(workbook, archive, parts, cfg, date1904)
-        return reader.read(path, engine_sheets)
+        return reader.read(path, engine_sheets, meanwhile)
 
 
 # ---- the file itself ----
@@ -535,7 +561,12 @@ class _SheetReader:
                 return name
         return None
 
-    def read(self, path: Path, engine_sheets: bool | frozenset[str]) -> Book:
+    def read(
+        self,
+        path: Path,
+        engine_sheets: bool | frozenset[str],
+        meanwhile: Callable[[Book], Any] | None = None,
+    ) -> tuple[Book, Any]:
         found: list[tuple[Sheet, str]] = []
         for spec in SHEETS:
             name = self.find_sheet(spec)
@@ -556,34 +587,37 @@ class _SheetReader:
             for spec, name, scan, future in loads:
                 if not spec.engine:
                     self.take(path, spec, name, scan, future)
-            customers, opportunities = self.customers(), self.opportunities()
-            activities, reps = self.activities(), self.reps()
+            book = Book(
+                path,
+                self.customers(),
+                self.opportunities(),
+                self.activities(),
+                self.reps(),
+                dict(self.layouts),
+                self.names,
+                self.date1904,
+                tuple(self.problems),
+                {},
+                tuple(self.untrimmed),
+                {
+                    k: self.row_numbers[v.name]
+                    for k, v in self.layouts.items()
+                    if v.name in self.row_numbers
+                },
+                self.engine_cells,
+                self.stale_rows,
+            )
+            result = meanwhile(book) if meanwhile is not None else None
             engine_rows: dict[str, list[list[Any]]] = {}
             for spec, name, scan, future in loads:
                 if spec.engine and (data := self.take(path, spec, name, scan, future)):
                     engine_rows[spec.key] = data[self.layouts[spec.key].header_row :]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return Book(
-            path,
-            customers,
-            opportunities,
-            activities,
-            reps,
-            self.layouts,
-            self.names,
-            self.date1904,
-            tuple(self.problems),
-            engine_rows,
-            tuple(self.untrimmed),
-            {
-                k: self.row_numbers[v.name]
-                for k, v in self.layouts.items()
-                if v.name in self.row_numbers
-            },
-            self.engine_cells,
-            self.stale_rows,
+        full = replace(
+            book, layouts=self.layouts, problems=tuple(self.problems), engine_rows=engine_rows
         )
+        return full, result
 
     def start_loading(
         self, pool: ThreadPoolExecutor, path: Path, found: list[tuple[Sheet, str]]
@@ -1039,10 +1073,13 @@ _NUMBER_TYPES = frozenset({bool, int, float})
 def _parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[Any]:
     """`parser` of every value, calling it once per distinct value (names, classes, dates and
     kinds repeat down a column) unless 1, 1.0 and True, equal as dict keys, are mixed."""
-    if len(_NUMBER_TYPES.intersection(map(type, raw))) > 1:
+    types = set(map(type, raw))
+    if len(_NUMBER_TYPES.intersection(types)) > 1:
         return list(map(parser, raw))
     distinct = set(raw)
     if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
+        if parser is parse.parse_text and types == {str}:
+            return [v.strip(BLANK_CHARS) or None for v in raw]  # parse_text of a str, inline
         return list(map(parser, raw))
     parsed = {v: parser(v) for v in distinct}
     return list(map(parsed.__getitem__, raw))

@@ -7,7 +7,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from funnel_sync.plan import (
     SheetContent,
 )
 from funnel_sync.problems import Problem, count, sort_key
-from funnel_sync.read import Book, check_file, read_book
+from funnel_sync.read import Book, check_file, read_book_and
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
@@ -122,9 +122,18 @@ def run_sync(
     with _timed(timings, "read", progress):
         check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
         before = xlsx.fingerprint(path)
-        book = read_book(path, cfg, engine_sheets=True, checked=True)
-    with _timed(timings, "validate", progress):
-        book, problems = validate(book, cfg, today)
+
+        def validated(ledger: Book) -> tuple[Book, list[Problem]]:
+            with _timed(timings, "validate", progress):
+                return validate(ledger, cfg, today)
+
+        # the ledger is validated while the log sheets are still loading
+        full, (book, problems) = read_book_and(path, cfg, validated, checked=True)
+        # the validated book with its engine sheets, and what reading those found
+        problems += full.problems[len(book.problems) :]
+        book = replace(
+            book, layouts=full.layouts, problems=full.problems, engine_rows=full.engine_rows
+        )
     with _timed(timings, "rules", progress):
         ctx = build_context(
             book,
