@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 import python_calamine
 from helpers import (
+    CORPUS,
     POOL_OK,
     REPS_OK,
     append_rows,
@@ -40,7 +41,6 @@ EVIDENCE_C = {"influencer_contacted": YES, "need_confirmed": YES}
 EVIDENCE_B = {**EVIDENCE_C, "quoted": YES}
 EVIDENCE_A = {**EVIDENCE_B, "contract_sent": YES}
 EVIDENCE_WON = {**EVIDENCE_A, "signed": YES}
-CORPUS = Path("/work/shared/corpus")
 
 
 def day(n: int) -> dt.date:
@@ -597,6 +597,20 @@ def test_a_claim_counts_the_cap_after_todays_recycles(tmp_path: Path) -> None:
     before = path.read_bytes()
     sync(path, 31, "--config", cfg)
     assert path.read_bytes() == before
+
+
+def test_a_problem_in_a_log_sheet_reaches_the_sync_output(tmp_path: Path) -> None:
+    """The ledger is validated while the log sheets still load; what reading those finds (here
+    two columns under one header) is still reported."""
+    path = ledger(tmp_path)
+    assert sync(path, 0) == 0
+
+    def two_time_columns(wb: Any) -> None:
+        wb["资源库日志"]["F1"] = "时间"  # 原值 renamed: 时间 twice
+
+    edit_ledger(path, two_time_columns)
+    _, problems = problems_on(path, 1)
+    assert ("资源库日志", 1, "F", "header-duplicate") in problems
 
 
 # ------------------------------------------------------------------------ automatic recycling
