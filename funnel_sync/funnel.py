@@ -28,19 +28,23 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from funnel_sync.config import PHASES, Config
 from funnel_sync.days import Days
 from funnel_sync.logs import POOL_ACTIONS, STAGE_RESULTS
-from funnel_sync.model import MonthDay, Rep, Stage
+from funnel_sync.model import Activity, ActivityKind, Customer, MonthDay, Opportunity, Rep, Stage
 from funnel_sync.parse import normalize_key, parse_date, parse_stage, parse_text
 from funnel_sync.read import Book
 from funnel_sync.schema import POOL_LOG, STAGE_LOG
 
+#: The scope columns every frame has: the whole team, the region, the rep.
+SCOPES = ("team", "region", "rep")
 #: The funnel's layers from the top: the pool reserve, then the classes.
 LAYER_KEYS = ("pool", "D", "C", "B", "A", "won")
 OPEN_STAGES = (Stage.D, Stage.C, Stage.B, Stage.A)
@@ -170,11 +174,43 @@ def _day(value: object) -> dt.date | None:
     return parsed if isinstance(parsed, dt.date) else None
 
 
-def _mapped(values: Sequence[Any], convert: Any) -> list[Any]:
-    """`convert` applied once per distinct value (log columns repeat a few values); the
-    per-row step is a C-level dictionary lookup."""
-    table = {v: convert(v) for v in set(values)}
-    return list(map(table.__getitem__, values))
+@dataclass(frozen=True)
+class _Coded:
+    """A column as numbers into its converted distinct values: row i holds values[codes[i]]."""
+
+    codes: npt.NDArray[np.intp]
+    values: npt.NDArray[np.object_]
+
+    def column(self) -> list[Any]:
+        return list(self.values[self.codes].tolist())
+
+    def dates(self) -> pd.Series:
+        """The column as datetime64[ns] (its values are dates or None)."""
+        days = _dates(pd.Series(self.values, dtype=object)).to_numpy()
+        return pd.Series(days[self.codes])
+
+
+def _coded(values: Sequence[Any] | npt.NDArray[np.object_], convert: Any) -> _Coded:
+    """`convert` applied once per distinct value (log columns repeat a few values): pandas
+    numbers the distinct values in C (as a set would: equal values share a number). Missing
+    values (None, NaN, NaT), which pandas leaves unnumbered, are converted one by one."""
+    array = values if isinstance(values, np.ndarray) else np.fromiter(values, object, len(values))
+    codes, distinct = pd.factorize(array)
+    results = list(map(convert, distinct))
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:
+        codes[missing] = np.arange(len(results), len(results) + missing.size)
+        results.extend(map(convert, array[missing]))
+    return _Coded(codes.astype(np.intp, copy=False), np.fromiter(results, object, len(results)))
+
+
+def _mapped(values: Sequence[Any] | npt.NDArray[np.object_], convert: Any) -> list[Any]:
+    """`convert` applied to each value, once per distinct value."""
+    return _coded(values, convert).column()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _stage_int(value: object) -> int:
@@ -194,11 +230,42 @@ def _decoder(table: Mapping[str, tuple[str, str]]) -> Any:
     return decode
 
 
+_DATE_TYPES = frozenset({dt.date, type(None)})
+
+
 def _dates(values: Sequence[dt.date | None] | pd.Series) -> pd.Series:
     """Dates as datetime64[ns] (one unit, so row-wise max() compares them; a Series keeps its
     index)."""
+    if not isinstance(values, pd.Series) and len(values):
+        coded = _coded(values, _same)  # a column of dates repeats a few hundred days
+        if set(map(type, coded.values)) <= _DATE_TYPES:
+            return coded.dates()
     raw = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     return pd.Series(pd.to_datetime(raw, errors="coerce")).astype("datetime64[ns]")
+
+
+def _field(rows: Sequence[tuple[Any, ...]], of: type[Any], name: str) -> list[Any]:
+    """One field of every row (NamedTuples of class `of`), read in C."""
+    return list(map(itemgetter(of._fields.index(name)), rows))
+
+
+def _index(values: pd.Series) -> pd.Index:
+    """A column of unique keys (IDs) as an Index to look rows up in (see _positions)."""
+    index: pd.Index = pd.Index(values.to_numpy(dtype=object), dtype=object)
+    return index
+
+
+def _positions(keys: pd.Series | npt.NDArray[np.object_], index: pd.Index) -> npt.NDArray[np.intp]:
+    """The row of `index` holding each key, -1 where none does."""
+    array = keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else keys
+    return np.asarray(index.get_indexer(pd.Index(array, dtype=object)), dtype=np.intp)
+
+
+def _taken(values: pd.Series, rows: npt.NDArray[np.intp], missing: Any = None) -> npt.NDArray[Any]:
+    """values at `rows` (positions from _positions), `missing` where the row is -1."""
+    array = values.to_numpy()
+    padded = np.concatenate([array, np.array([missing], dtype=array.dtype)])
+    return padded[rows]  # -1 takes the padding
 
 
 def _objects(values: list[Any]) -> pd.Series:
@@ -207,13 +274,18 @@ def _objects(values: list[Any]) -> pd.Series:
     return pd.Series(values, dtype=object)
 
 
-def _log_columns(book: Book, key: str, fields: Sequence[str]) -> dict[str, list[Any]]:
+def _log_columns(book: Book, key: str, fields: Sequence[str]) -> dict[str, npt.NDArray[np.object_]]:
     rows = book.engine_rows.get(key, [])
     layout = book.layouts.get(key)
-    out: dict[str, list[Any]] = {}
+    shortest = min(map(len, rows), default=0)
+    out: dict[str, npt.NDArray[np.object_]] = {}
     for i, f in enumerate(fields):
         col = (layout.columns.get(f) if layout is not None else i + 1) or 0
-        out[f] = [r[col - 1] if col and col - 1 < len(r) else None for r in rows]
+        if col and col <= shortest:  # every row has the cell
+            cells: Iterable[Any] = map(itemgetter(col - 1), rows)
+        else:
+            cells = (r[col - 1] if col and col - 1 < len(r) else None for r in rows)
+        out[f] = np.fromiter(cells, object, len(rows))
     return out
 
 
@@ -226,71 +298,104 @@ class Frames:
     acts: pd.DataFrame
     slog: pd.DataFrame
     plog: pd.DataFrame
+    cust_ids: pd.Index  # customers' and opportunities' IDs by row, to look rows up in
+    opp_ids: pd.Index
+    activities: Sequence[Activity]  # the rows of acts
+
+    def activity_frame(self, which: npt.NDArray[np.intp]) -> pd.DataFrame:
+        """The activities at rows `which` of acts: the columns read only for some rows."""
+        rows = list(map(self.activities.__getitem__, which.tolist()))
+        return pd.DataFrame(
+            {
+                "rep": _objects(_field(rows, Activity, "rep")),
+                "customer_id": _objects(_field(rows, Activity, "customer_id")),
+                "kind": _objects(_kinds(_field(rows, Activity, "kind"))),
+                "hours": pd.Series(_field(rows, Activity, "hours"), dtype="float64"),
+            }
+        )
+
+
+def _stage_or_none(value: Stage | None) -> int:
+    return int(value) if value is not None else -1
+
+
+def _kinds(kinds: list[Any]) -> list[Any]:
+    """Activity kinds as their values; looked up by identity (Enum hashing is slow Python)."""
+    value_of: dict[int, str | None] = {id(k): k.value for k in ActivityKind}
+    value_of[id(None)] = None
+    try:
+        return list(map(value_of.__getitem__, map(id, kinds)))
+    except KeyError:  # not a member: convert each distinct value
+        return _mapped(kinds, lambda k: k.value if k is not None else None)
+
+
+def _scopes(df: pd.DataFrame) -> None:
+    """The scope columns as categories: every group-by on them reuses one set of codes."""
+    df["team"] = pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), pd.Index(["team"]))
+    for col in ("region", "rep"):
+        df[col] = df[col].astype("category")
 
 
 def frames(book: Book) -> Frames:
+    customers = book.customers
     cust = pd.DataFrame(
         {
-            "customer_id": [c.customer_id for c in book.customers],
-            "name": [c.name for c in book.customers],
-            "region": [c.region for c in book.customers],
-            "owner": [c.owner for c in book.customers],
-            "contact": [c.contact for c in book.customers],
-            "phone": [c.phone for c in book.customers],
-            "birthday": [c.contact_birthday for c in book.customers],
-            "anniversary": [c.anniversary for c in book.customers],
+            "customer_id": _field(customers, Customer, "customer_id"),
+            "name": _field(customers, Customer, "name"),
+            "region": _field(customers, Customer, "region"),
+            "owner": _field(customers, Customer, "owner"),
+            "contact": _field(customers, Customer, "contact"),
+            "phone": _field(customers, Customer, "phone"),
+            "birthday": _field(customers, Customer, "contact_birthday"),
+            "anniversary": _field(customers, Customer, "anniversary"),
         },
         dtype=object,
     ).drop_duplicates("customer_id", keep="first")
     cust["team"] = "team"
-    region_of = dict(zip(cust["customer_id"], cust["region"], strict=True))
-    name_of = dict(zip(cust["customer_id"], cust["name"], strict=True))
 
     ops = book.opportunities
-    cls = [
-        int(o.confirmed_stage)
-        if o.confirmed_stage is not None
-        else (int(o.stage) if o.stage is not None else -1)
-        for o in ops
-    ]
+    # the confirmed class, else the typed one, else -1
+    confirmed = _mapped(_field(ops, Opportunity, "confirmed_stage"), _stage_or_none)
+    typed = _mapped(_field(ops, Opportunity, "stage"), _stage_or_none)
+    cls = np.where(np.array(confirmed, dtype="int64") >= 0, confirmed, typed)
     opps = pd.DataFrame(
         {
-            "opportunity_id": _objects([o.opportunity_id for o in ops]),
-            "customer_id": _objects([o.customer_id for o in ops]),
-            "rep": _objects([o.owner for o in ops]),
+            "opportunity_id": _objects(_field(ops, Opportunity, "opportunity_id")),
+            "customer_id": _objects(_field(ops, Opportunity, "customer_id")),
+            "rep": _objects(_field(ops, Opportunity, "owner")),
             "cls": pd.Series(cls, dtype="int64"),
-            "amount": pd.Series([o.amount for o in ops], dtype="float64"),
-            "row": pd.Series([o.source.row for o in ops], dtype="int64"),
+            "amount": pd.Series(_field(ops, Opportunity, "amount"), dtype="float64"),
+            "row": pd.Series(
+                list(map(attrgetter("row"), _field(ops, Opportunity, "source"))), dtype="int64"
+            ),
         }
     )
-    opps["entered"] = _dates([o.stage_entered_on for o in ops])
-    opps["planned"] = _dates([o.planned_advance for o in ops])
+    opps["entered"] = _dates(_field(ops, Opportunity, "stage_entered_on"))
+    opps["planned"] = _dates(_field(ops, Opportunity, "planned_advance"))
     opps = opps[(opps["opportunity_id"] != "") & (opps["cls"] >= 0)]
     opps = opps.drop_duplicates("opportunity_id", keep="first").reset_index(drop=True)
-    opps["team"] = "team"
-    opps["region"] = opps["customer_id"].map(region_of)
-    opps["customer"] = opps["customer_id"].map(name_of)
+    cust_ids, opp_ids = _index(cust["customer_id"]), _index(opps["opportunity_id"])
+    # the opportunity's customer: a row of cust (-1 when not there)
+    opps["cust_row"] = _positions(opps["customer_id"], cust_ids)
+    opps["region"] = pd.Series(_taken(cust["region"], opps["cust_row"].to_numpy()), dtype=object)
 
+    # activities: the columns every row is read for; the rest comes from the rows read
+    # (activity_frame), the report reading those of one week
     acts_src = book.activities
     acts = pd.DataFrame(
         {
-            "date": _dates([a.date for a in acts_src]),
-            "rep": _objects([a.rep for a in acts_src]),
-            "customer_id": _objects([a.customer_id for a in acts_src]),
-            "opportunity_id": _objects([a.opportunity_id for a in acts_src]),
-            "kind": _objects([a.kind.value if a.kind is not None else None for a in acts_src]),
-            "hours": pd.Series([a.hours for a in acts_src], dtype="float64"),
+            "date": _dates(_field(acts_src, Activity, "date")),
+            "opportunity_id": _objects(_field(acts_src, Activity, "opportunity_id")),
         }
     )
-    acts["team"] = "team"
-    acts["region"] = acts["customer_id"].map(region_of)
 
     fields = [c.field for c in STAGE_LOG.columns]
     raw = _log_columns(book, STAGE_LOG.key, fields)
+    ids = _coded(raw["opportunity_id"], parse_text)
     slog = pd.DataFrame(
         {
-            "date": _dates(_mapped(raw["time"], _day)),
-            "opportunity_id": _mapped(raw["opportunity_id"], parse_text),
+            "date": _coded(raw["time"], _day).dates(),
+            "opportunity_id": ids.column(),
             "frm": pd.Series(_mapped(raw["from_stage"], _stage_int), dtype="int64"),
             "to": pd.Series(_mapped(raw["to_stage"], _stage_int), dtype="int64"),
             "result": _mapped(raw["result"], _decoder(STAGE_RESULTS)),
@@ -298,20 +403,35 @@ def frames(book: Book) -> Frames:
             "rep": _mapped(raw["owner"], parse_text),
         }
     )
+    # the row's opportunity (looked up once per distinct ID), and a number per ID: the
+    # opportunity's row, or a number after those for an ID not among them (-1: no ID)
+    known = _positions(ids.values, opp_ids)
+    numbers = known.copy()
+    unknown = np.flatnonzero(known < 0)
+    if unknown.size:
+        extra = pd.factorize(ids.values[unknown])[0]
+        numbers[unknown] = np.where(extra >= 0, extra + len(opp_ids), -1)
+    rows = known[ids.codes]
+    slog["opp"] = numbers[ids.codes]
     slog["order"] = np.arange(len(slog))
-    opp_rep = dict(zip(opps["opportunity_id"], opps["rep"], strict=True))
-    opp_region = dict(zip(opps["opportunity_id"], opps["region"], strict=True))
-    slog["rep"] = slog["rep"].fillna(slog["opportunity_id"].map(opp_rep))
-    slog["region"] = slog["opportunity_id"].map(opp_region)
-    slog["team"] = "team"
     slog["ok"] = slog["result"].isin(("adopted", "accepted")) & (slog["to"] >= 0)
-    slog = slog[slog["result"].notna() & slog["date"].notna()].reset_index(drop=True)
+    kept = slog["result"].notna() & slog["date"].notna()
+    slog = slog[kept].reset_index(drop=True)
+    rows = rows[kept.to_numpy()]
+    # its rep where the row names none, its region, its amount
+    no_rep = slog["rep"].isna().to_numpy()
+    if no_rep.any():
+        slog["rep"] = slog["rep"].fillna(
+            pd.Series(_taken(opps["rep"], rows[no_rep]), index=slog.index[no_rep], dtype=object)
+        )
+    slog["region"] = pd.Series(_taken(opps["region"], rows), dtype=object)
+    slog["amount"] = _taken(opps["amount"], rows, np.nan)
 
     fields = [c.field for c in POOL_LOG.columns]
     raw = _log_columns(book, POOL_LOG.key, fields)
     plog = pd.DataFrame(
         {
-            "date": _dates(_mapped(raw["time"], _day)),
+            "date": _coded(raw["time"], _day).dates(),
             "customer_id": _mapped(raw["customer_id"], parse_text),
             "action": _mapped(raw["action"], _decoder(POOL_ACTIONS)),
             "rep": _mapped(raw["rep"], parse_text),
@@ -320,11 +440,13 @@ def frames(book: Book) -> Frames:
         }
     )
     plog["rep"] = plog["rep"].fillna(plog["old_value"])
-    plog["region"] = plog["customer_id"].map(region_of)
-    plog["customer"] = plog["customer_id"].map(name_of)
-    plog["team"] = "team"
     plog = plog[plog["action"].notna() & plog["date"].notna()].reset_index(drop=True)
-    return Frames(cust, opps, acts, slog, plog)
+    rows = _positions(plog["customer_id"], cust_ids)
+    plog["region"] = pd.Series(_taken(cust["region"], rows), dtype=object)
+    plog["customer"] = pd.Series(_taken(cust["name"], rows), dtype=object)
+    for df in (opps, slog, plog):
+        _scopes(df)
+    return Frames(cust, opps, acts, slog, plog, cust_ids, opp_ids, acts_src)
 
 
 # ---- small conversions into plain Python values ----
@@ -362,6 +484,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def _column(series: pd.Series) -> list[Any]:
     """A column as plain Python values: dates as dates, NaN/NaT as None, numpy as Python."""
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -369,7 +494,10 @@ def _column(series: pd.Series) -> list[Any]:
         return list(series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(object))
     if pd.api.types.is_float_dtype(series):
         return [None if v != v else v for v in series.tolist()]
-    return [_plain(v) for v in series.tolist()]
+    values = series.tolist()
+    if set(map(type, values)) <= _PLAIN_TYPES:  # _plain would return each value as it is
+        return values
+    return [_plain(v) for v in values]
 
 
 def _records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
@@ -381,12 +509,37 @@ def _grouped(series: pd.Series) -> dict[Any, Any]:
     return {k: _plain(v) for k, v in series.to_dict().items()}
 
 
+def _counts(df: pd.DataFrame, key: str, by: str | None = None) -> dict[Any, int]:
+    """`df.groupby([key, by]).size()` (or by `key` alone) as a dict of its non-zero counts,
+    counted with numpy: `key` is a categorical scope column, `by` a column of integers."""
+    column = df[key]
+    if not isinstance(column.dtype, pd.CategoricalDtype) or (
+        by is not None and df[by].dtype.kind not in "iu"
+    ):
+        keys = key if by is None else [key, by]
+        return _grouped(df.groupby(keys, observed=True).size())
+    codes = column.cat.codes.to_numpy().astype(np.intp)
+    names = column.cat.categories.tolist()
+    if by is None:
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        return {names[c]: n for c, n in enumerate(counts.tolist()) if n}
+    values = df[by].to_numpy()[codes >= 0]
+    codes = codes[codes >= 0]
+    if not len(codes):
+        return {}
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    counts = np.bincount(codes * span + (values - low), minlength=len(names) * span)
+    found = np.flatnonzero(counts).tolist()
+    return {(names[i // span], low + i % span): int(counts[i]) for i in found}
+
+
 def _lists(
     df: pd.DataFrame, key: str, columns: Sequence[str], limit: int
 ) -> tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]:
     """Per scope value: the total and the first `limit` rows (df already sorted)."""
-    totals = {k: int(v) for k, v in df[key].value_counts().to_dict().items()}
-    head = df.groupby(key, sort=False).head(limit)
+    totals = _counts(df, key)
+    head = df.groupby(key, observed=True, sort=False).head(limit)
     items: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for k, record in zip(head[key].tolist(), _records(head, columns), strict=True):
         items[k].append(record)
@@ -395,6 +548,15 @@ def _lists(
 
 def stage_code(value: int | None) -> str:
     return Stage(value).code if value is not None and value >= 0 else ""
+
+
+#: stage_code(i) at index i + 1, for i from -1 (no class) to the last Stage
+_STAGE_CODE_TABLE = np.array([stage_code(i) for i in range(-1, max(Stage) + 1)], dtype=object)
+
+
+def _stage_codes(values: pd.Series) -> pd.Series:
+    """stage_code of an int column of classes (-1 for none), by table lookup."""
+    return pd.Series(_STAGE_CODE_TABLE[values.to_numpy() + 1], index=values.index, dtype=object)
 
 
 # ---- the aggregation per scope column ----
@@ -428,18 +590,28 @@ class _Tables:
     lists: dict[str, tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]]
 
 
-def _map_dates(keys: pd.Series, table: pd.Series) -> pd.Series:
-    """keys.map(table) for a table of dates; pandas cannot map through an empty datetime Series
-    ("Cannot cast DatetimeArray to dtype float64"), which a ledger without such rows gives."""
-    if table.empty:
-        return pd.Series(pd.NaT, index=keys.index, dtype="datetime64[ns]")
-    return _dates(keys.map(table))
+_NAT = np.datetime64("NaT", "ns").view("int64")  # the least int64
+
+
+def _latest(
+    rows: npt.NDArray[np.intp], when: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.int64]:
+    """Per row 0…n-1 of a table, the latest of `when` (datetime64[ns] as int64) among the
+    entries pointing at it (`rows`, -1 for none); NaT where none does."""
+    latest = np.full(n + 1, _NAT, dtype=np.int64)  # the last slot takes the -1 entries
+    np.maximum.at(latest, rows, when)
+    return latest[:n]
 
 
 class _Builder:
     def __init__(self, book: Book, cfg: Config, today: dt.date, lang: str, limit: int) -> None:
         self.book, self.cfg, self.today, self.lang, self.limit = book, cfg, today, lang, limit
         self.period = Period.ending(today)
+        # the trend's weeks, oldest first: w weeks before the report's
+        self.trend_weeks = [
+            (w, Period.ending(today - dt.timedelta(days=7 * w)))
+            for w in range(TREND_WEEKS - 1, -1, -1)
+        ]
         self.f = frames(book)
         self.ts = pd.Timestamp(today)
         self.prob = {int(Stage.from_key(k)): v for k, v in cfg.stages.probability.items()}
@@ -471,25 +643,25 @@ class _Builder:
             np.where(plan_passed, self.t("计划进阶日已过", "planned advance passed"), ""),
         )
         # last contact: activities on the opportunity, or on its customer without one
-        a = f.acts[f.acts["date"].notna() & (f.acts["date"] <= ts)]
-        by_opp = a[a["opportunity_id"].notna()].groupby("opportunity_id")["date"].max()
-        by_cust = a[a["opportunity_id"].isna()].groupby("customer_id")["date"].max()
-        # an empty grouping maps to float NaN: keep both sides datetime so max() compares dates
-        last = pd.concat(
-            [
-                _map_dates(o["opportunity_id"], by_opp),
-                _map_dates(o["customer_id"], by_cust),
-            ],
-            axis=1,
-        ).max(axis=1)
-        o["last_contact"] = last
-        base = pd.concat([_dates(last), _dates(o["entered"])], axis=1).max(axis=1)
-        o["due"] = base + pd.to_timedelta(o["cls"].map(self.cadence), unit="D")
+        a = f.acts
+        seen = np.flatnonzero((a["date"].notna() & (a["date"] <= ts)).to_numpy())
+        when = a["date"].to_numpy().view("int64")
+        rows = _positions(a["opportunity_id"].to_numpy()[seen], f.opp_ids)
+        by_opp = _latest(rows, when[seen], len(o))
+        maybe = seen[rows < 0]  # the rest have an opportunity, so an ID
+        no_opp = maybe[pd.isna(a["opportunity_id"].to_numpy()[maybe])]
+        customers, customer_ids = pd.factorize(o["customer_id"])  # the opportunities' customers
+        by_cust = _latest(
+            _positions(f.activity_frame(no_opp)["customer_id"], _index(pd.Series(customer_ids))),
+            when[no_opp],
+            len(customer_ids),
+        )
+        last = np.maximum(by_opp, np.append(by_cust, _NAT)[customers])  # NaT is the least
+        o["last_contact"] = last.view("datetime64[ns]")
+        base = np.maximum(last, o["entered"].to_numpy().view("int64")).view("datetime64[ns]")
+        o["due"] = pd.Series(base) + pd.to_timedelta(o["cls"].map(self.cadence), unit="D")
         o["overdue"] = (ts - o["due"]).dt.days
         o["is_overdue"] = (o["cls"] >= int(Stage.D)) & o["overdue"].gt(0)
-        cust = f.customers.set_index("customer_id")
-        o["contact"] = o["customer_id"].map(cust["contact"])
-        o["phone"] = o["customer_id"].map(cust["phone"])
         o["code"] = o["cls"].map({int(st): st.code for st in Stage})
         o["won_year"] = (o["cls"] == int(Stage.WON)) & (o["entered"].dt.year == ts.year)
         quarter = (ts.month - 1) // 3
@@ -502,14 +674,14 @@ class _Builder:
         s["lost"] = ok & (frm >= int(Stage.D)) & (to == int(Stage.LOST))
         s["move"] = ok & (frm >= int(Stage.D))
         s["age"] = (ts - s["date"]).dt.days
-        s["amount"] = s["opportunity_id"].map(
-            dict(zip(o["opportunity_id"], o["amount"], strict=True))
-        )
-        s["from_code"] = s["frm"].map(stage_code)
-        s["to_code"] = s["to"].map(stage_code)
+        s["from_code"] = _stage_codes(s["frm"])
+        s["to_code"] = _stage_codes(s["to"])
         # stays: from a row entering a class to the next accepted row of the same opportunity
-        moves = s[ok].sort_values(["opportunity_id", "date", "order"])
-        nxt = moves.groupby("opportunity_id")["date"].shift(-1)
+        moves = s.loc[ok, ["opp", "date", "order", "to", *SCOPES]]
+        if not moves["date"].is_monotonic_increasing:  # the log is kept in time order
+            moves = moves.sort_values(["date", "order"], kind="stable")
+        # the row order within each opportunity is (date, order): shift gives the next move
+        nxt = moves.groupby("opp", sort=False)["date"].shift(-1).where(moves["opp"] >= 0)
         stays = moves.assign(days=(nxt - moves["date"]).dt.days, ended=(ts - nxt).dt.days)
         self.stays = stays[
             stays["days"].notna()
@@ -521,6 +693,9 @@ class _Builder:
         a = f.acts
         a["age"] = (ts - a["date"]).dt.days
         self.events = self._events()
+        cust = f.customers[["customer_id", "name", "phone"]]
+        self.named_events = self.events.merge(cust, on="customer_id")
+        self._subsets()
 
     def _events(self) -> pd.DataFrame:
         """Birthdays and anniversaries of customers with a won opportunity, next 7 days."""
@@ -531,6 +706,7 @@ class _Builder:
         first = self.today + dt.timedelta(days=1)
         last = self.today + dt.timedelta(days=7)
         unknown = self.t("联系人", "contact")
+        next_day: dict[MonthDay, dt.date] = {}  # a few hundred distinct days
         for cid, contact, birthday, anniversary in zip(
             wanted["customer_id"],
             wanted["contact"],
@@ -538,102 +714,161 @@ class _Builder:
             wanted["anniversary"],
             strict=True,
         ):
-            for md, what in (
-                (birthday, self.t("{w}生日", "{w}'s birthday", w=contact or unknown)),
-                (anniversary, self.t("厂庆日", "company anniversary")),
-            ):
+            for md, is_birthday in ((birthday, True), (anniversary, False)):
                 if isinstance(md, MonthDay):
-                    day = md.next_on_or_after(first)
+                    day = next_day.get(md)
+                    if day is None:
+                        day = next_day[md] = md.next_on_or_after(first)
                     if day <= last:
+                        what = (
+                            self.t("{w}生日", "{w}'s birthday", w=contact or unknown)
+                            if is_birthday
+                            else self.t("厂庆日", "company anniversary")
+                        )
                         events.append((cid, day, what))
         return pd.DataFrame(events, columns=["customer_id", "date", "what"])
 
     # ---- aggregates for one scope column ----
 
-    def tables(self, key: str) -> _Tables:
-        f, lim = self.f, self.limit
+    def _subsets(self) -> None:
+        """The rows each aggregate reads, filtered and sorted once for the three scopes, with
+        the columns it reads."""
+        f, ts = self.f, self.ts
         o, s, a, p = f.opps, f.slog, f.acts, f.plog
-        live = o[o["cls"] >= int(Stage.D)]
-        g = live.groupby([key, "cls"])
-        week = s[s["age"].between(0, 6)]
-        prev = s[s["age"].between(7, 13)]
-        trailing = s[s["age"].between(0, self.cfg.report.trailing_days - 1)]
-        opened = o[o["open"]]
-        stalled = opened[opened["stalled"]].sort_values(
-            ["cls", "age"], ascending=[False, False], kind="stable"
+        keys = list(SCOPES)
+        cust = f.customers
+        self.live = o.loc[o["cls"] >= int(Stage.D), [*keys, "cls", "amount", "weighted"]]
+        moves = s[[*keys, "ok", "frm", "to", "advanced", "fell_back", "lost", "move", "amount"]]
+        age = s["age"]
+        self.week_flow = self._flow_rows(moves[age.between(0, 6)])
+        self.prev_flow = self._flow_rows(moves[age.between(7, 13)])
+        trailing = moves[age.between(0, self.cfg.report.trailing_days - 1)]
+        self.trailing_advanced = trailing[trailing["advanced"]]
+        self.trailing_lost = trailing[trailing["lost"]]
+        self.trailing_moves = trailing[trailing["move"]]
+        trend_rows = moves[age.between(0, 7 * TREND_WEEKS - 1)]
+        trend_rows = trend_rows.assign(w=age[trend_rows.index] // 7)
+        won_rows = trend_rows[trend_rows["ok"] & (trend_rows["to"] == int(Stage.WON))]
+        self.trend_rows = {
+            "new": trend_rows[trend_rows["ok"] & (trend_rows["frm"] < int(Stage.D))],
+            "advanced": trend_rows[trend_rows["advanced"]],
+            "won": won_rows,
+            "lost": trend_rows[trend_rows["lost"]],
+        }
+        rejected = s.loc[
+            age.between(0, 6) & (s["result"] == "rejected"),
+            [*keys, "date", "opportunity_id", "from_code", "to_code", "reason"],
+        ]
+        self.rejected = rejected.sort_values("date", ascending=False)
+
+        opened = o.loc[o["open"], [*keys, "cls", "age", "planned"]]
+        self.opened = opened
+        self.plan_rows = {
+            "with_plan": opened[opened["planned"].notna()],
+            "past_due": opened[opened["planned"] < ts],
+            "due_next_week": opened[
+                (opened["planned"] > ts) & (opened["planned"] <= ts + pd.Timedelta(days=7))
+            ],
+            "no_plan": opened[opened["planned"].isna()],
+        }
+        late = self.plan_rows["past_due"]
+        self.late = late.assign(days_late=(ts - late["planned"]).dt.days)
+        listed = [*keys, "cls", "opportunity_id", "customer_id", "cust_row", "code", "amount"]
+        stalled = o.loc[
+            o["open"] & o["stalled"], [*listed, "entered", "age", "target", "planned", "why"]
+        ].sort_values(["cls", "age"], ascending=[False, False], kind="stable")
+        self.stalled = stalled.assign(customer=self._customer(stalled, "name"))
+        overdue = o.loc[o["is_overdue"], [*listed, "last_contact", "due", "overdue"]].assign(
+            won=lambda d: d["cls"] == int(Stage.WON)
         )
-        overdue = o[o["is_overdue"]].assign(won=lambda d: d["cls"] == int(Stage.WON))
         overdue = overdue.sort_values(
             ["won", "cls", "overdue"], ascending=[True, False, False], kind="stable"
         )
-        wk_acts = a[a["age"].between(0, 6)]
-        won = o[o["cls"] == int(Stage.WON)]
-        trend_rows = s[s["age"].between(0, 7 * TREND_WEEKS - 1)].assign(w=lambda d: d["age"] // 7)
-        trend = {
-            "new": trend_rows[trend_rows["ok"] & (trend_rows["frm"] < int(Stage.D))]
-            .groupby([key, "w"])
-            .size(),
-            "advanced": trend_rows[trend_rows["advanced"]].groupby([key, "w"]).size(),
-            "won": trend_rows[trend_rows["ok"] & (trend_rows["to"] == int(Stage.WON))]
-            .groupby([key, "w"])
-            .size(),
-            "won_amount": trend_rows[trend_rows["ok"] & (trend_rows["to"] == int(Stage.WON))]
-            .groupby([key, "w"])["amount"]
-            .sum(),
-            "lost": trend_rows[trend_rows["lost"]].groupby([key, "w"]).size(),
-        }
-        plans = {
-            "with_plan": opened[opened["planned"].notna()].groupby([key, "cls"]).size(),
-            "past_due": opened[opened["planned"] < self.ts].groupby([key, "cls"]).size(),
-            "due_next_week": opened[
-                (opened["planned"] > self.ts)
-                & (opened["planned"] <= self.ts + pd.Timedelta(days=7))
-            ]
-            .groupby([key, "cls"])
-            .size(),
-            "no_plan": opened[opened["planned"].isna()].groupby([key, "cls"]).size(),
-        }
-        late = opened[opened["planned"] < self.ts]
-        late_days = (self.ts - late["planned"]).dt.days.groupby([late[key], late["cls"]]).mean()
-        rejected = week[week["result"] == "rejected"].sort_values("date", ascending=False)
+        self.overdue = overdue.assign(
+            customer=self._customer(overdue, "name"),
+            contact=self._customer(overdue, "contact"),
+            phone=self._customer(overdue, "phone"),
+        )
+        won = o.loc[o["cls"] == int(Stage.WON), [*keys, "customer_id", "amount"]]
+        self.won = won
+        self.won_year = o.loc[o["won_year"], [*keys, "amount"]]
+        self.won_quarter = o.loc[o["won_quarter"], [*keys, "amount"]]
+
+        wk_acts = f.activity_frame(np.flatnonzero(a["age"].between(0, 6).to_numpy()))
+        rows = _positions(wk_acts["customer_id"], f.cust_ids)
+        wk_acts = wk_acts.assign(region=_taken(cust["region"], rows))
+        _scopes(wk_acts)
+        self.wk_acts = wk_acts
+
         pool_week = p[p["age"].between(0, 6)]
+        self.pool_week = pool_week
         pool_items = pool_week[
             pool_week["action"].isin(("recycle", "claim-rejected", "transfer", "revert"))
         ].sort_values("date", ascending=False)
-        pool_items = pool_items.assign(
+        self.pool_items = pool_items.assign(
             action_label=pool_items["action"].map(lambda c: _t(self.lang, POOL_ACTIONS[c]))
         )
+
+    def _customer(self, opps: pd.DataFrame, column: str) -> pd.Series:
+        """A column of the opportunities' customers (None where the customer is unknown)."""
+        cust_rows = opps["cust_row"].to_numpy()
+        return pd.Series(_taken(self.f.customers[column], cust_rows), opps.index, dtype=object)
+
+    @staticmethod
+    def _flow_rows(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        ok = rows[rows["ok"]]
+        return {
+            "entered": ok[ok["to"] >= int(Stage.D)],
+            "advanced": rows[rows["advanced"]],
+            "fell_back": rows[rows["fell_back"]],
+            "lost": rows[rows["lost"]],
+        }
+
+    def tables(self, key: str) -> _Tables:
+        lim = self.limit
+        g = self.live.groupby([key, "cls"], observed=True)
+        trend_won = self.trend_rows["won"]
+        trend = {
+            "new": _counts(self.trend_rows["new"], key, "w"),
+            "advanced": _counts(self.trend_rows["advanced"], key, "w"),
+            "won": _counts(trend_won, key, "w"),
+            "won_amount": _grouped(trend_won.groupby([key, "w"], observed=True)["amount"].sum()),
+            "lost": _counts(self.trend_rows["lost"], key, "w"),
+        }
+        late = self.late
+        late_days = late.groupby([key, "cls"], observed=True)["days_late"].mean()
+        wk_acts = self.wk_acts.groupby([key, "kind"], observed=True)
         return _Tables(
-            counts=_grouped(g.size()),
+            counts=_counts(self.live, key, "cls"),
             amounts=_grouped(g["amount"].sum()),
             weighted=_grouped(g["weighted"].sum()),
-            flow=self._flow(week, key),
-            flow_prev=self._flow(prev, key),
+            flow=self._flow(self.week_flow, key),
+            flow_prev=self._flow(self.prev_flow, key),
             rates={
-                "advanced": _grouped(trailing[trailing["advanced"]].groupby([key, "frm"]).size()),
-                "lost": _grouped(trailing[trailing["lost"]].groupby([key, "frm"]).size()),
+                "advanced": _counts(self.trailing_advanced, key, "frm"),
+                "lost": _counts(self.trailing_lost, key, "frm"),
             },
-            moves=_grouped(trailing[trailing["move"]].groupby(key).size()),
-            days_now=_grouped(opened.groupby([key, "cls"])["age"].mean()),
-            days_done=_grouped(self.stays.groupby([key, "to"])["days"].mean()),
-            done_n=_grouped(self.stays.groupby([key, "to"]).size()),
-            stalled_n=_grouped(stalled.groupby([key, "cls"]).size()),
-            plans={k: _grouped(v) for k, v in plans.items()},
+            moves=_counts(self.trailing_moves, key),
+            days_now=_grouped(self.opened.groupby([key, "cls"], observed=True)["age"].mean()),
+            days_done=_grouped(self.stays.groupby([key, "to"], observed=True)["days"].mean()),
+            done_n=_counts(self.stays, key, "to"),
+            stalled_n=_counts(self.stalled, key, "cls"),
+            plans={m: _counts(rows, key, "cls") for m, rows in self.plan_rows.items()},
             late=_grouped(late_days),
             work={
-                "count": _grouped(wk_acts.groupby([key, "kind"]).size()),
-                "hours": _grouped(wk_acts.groupby([key, "kind"])["hours"].sum()),
+                "count": _grouped(wk_acts.size()),
+                "hours": _grouped(wk_acts["hours"].sum()),
             },
-            won_ytd=_grouped(o[o["won_year"]].groupby(key)["amount"].sum()),
-            won_qtd=_grouped(o[o["won_quarter"]].groupby(key)["amount"].sum()),
-            won_avg=_grouped(won.groupby(key)["amount"].mean()),
-            won_n=_grouped(won.groupby(key).size()),
-            trend={k: _grouped(v) for k, v in trend.items()},
-            rejected_n=_grouped(rejected.groupby(key).size()),
-            pool_n=_grouped(pool_week.groupby([key, "action"]).size()),
+            won_ytd=_grouped(self.won_year.groupby(key, observed=True)["amount"].sum()),
+            won_qtd=_grouped(self.won_quarter.groupby(key, observed=True)["amount"].sum()),
+            won_avg=_grouped(self.won.groupby(key, observed=True)["amount"].mean()),
+            won_n=_counts(self.won, key),
+            trend=trend,
+            rejected_n=_counts(self.rejected, key),
+            pool_n=_counts(self.pool_week, key, "action"),
             lists={
                 "stalled": _lists(
-                    stalled,
+                    self.stalled,
                     key,
                     (
                         "opportunity_id",
@@ -651,7 +886,7 @@ class _Builder:
                     lim,
                 ),
                 "overdue": _lists(
-                    overdue,
+                    self.overdue,
                     key,
                     (
                         "opportunity_id",
@@ -669,13 +904,13 @@ class _Builder:
                     lim,
                 ),
                 "rejected": _lists(
-                    rejected,
+                    self.rejected,
                     key,
                     ("date", "opportunity_id", "rep", "from_code", "to_code", "reason"),
                     lim,
                 ),
                 "pool": _lists(
-                    pool_items,
+                    self.pool_items,
                     key,
                     ("date", "customer_id", "customer", "action", "action_label", "rep", "reason"),
                     lim,
@@ -684,24 +919,21 @@ class _Builder:
             },
         )
 
-    def _flow(self, rows: pd.DataFrame, key: str) -> dict[Any, Any]:
-        ok = rows[rows["ok"]]
+    @staticmethod
+    def _flow(rows: Mapping[str, pd.DataFrame], key: str) -> dict[Any, Any]:
         return {
-            "entered": _grouped(ok[ok["to"] >= int(Stage.D)].groupby([key, "to"]).size()),
-            "advanced": _grouped(rows[rows["advanced"]].groupby([key, "frm"]).size()),
-            "fell_back": _grouped(rows[rows["fell_back"]].groupby([key, "frm"]).size()),
-            "lost": _grouped(rows[rows["lost"]].groupby([key, "frm"]).size()),
+            "entered": _counts(rows["entered"], key, "to"),
+            "advanced": _counts(rows["advanced"], key, "frm"),
+            "fell_back": _counts(rows["fell_back"], key, "frm"),
+            "lost": _counts(rows["lost"], key, "frm"),
         }
 
     def _important_days(self, key: str) -> tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]:
         """Birthdays and company anniversaries of won customers in the 7 days after the date."""
-        o, cust = self.f.opps, self.f.customers
         cols = list(dict.fromkeys([key, "customer_id", "rep"]))
-        won = o[o["cls"] == int(Stage.WON)][cols].drop_duplicates([key, "customer_id"])
-        ev = self.events
-        ev = ev.merge(won, on="customer_id").merge(
-            cust[["customer_id", "name", "phone"]], on="customer_id"
-        )
+        won = self.won[cols].drop_duplicates([key, "customer_id"])
+        # inner merges keep the left rows' order: naming the events first changes nothing
+        ev = self.named_events.merge(won, on="customer_id")
         ev = ev.sort_values(["date", "customer_id"], kind="stable")
         return _lists(ev, key, ("date", "what", "customer_id", "name", "phone", "rep"), self.limit)
 
@@ -782,9 +1014,7 @@ class _Builder:
             for s in OPEN_STAGES
         ]
         trend: list[dict[str, Any]] = []
-        for w in range(TREND_WEEKS - 1, -1, -1):
-            end = self.today - dt.timedelta(days=7 * w)
-            per = Period.ending(end)
+        for w, per in self.trend_weeks:
             trend.append(
                 {
                     "label": f"W{per.week:02d}",

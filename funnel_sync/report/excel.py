@@ -16,13 +16,14 @@ stays text and never becomes a formula.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import jinja2.sandbox
@@ -40,8 +41,10 @@ SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
 SKIPPED_SHEETS = ("说明", "readme")
 
 
+@functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """Cell templates come from a workbook anyone may edit: a sandbox, no HTML escaping."""
+    """Cell templates come from a workbook anyone may edit: a sandbox, no HTML escaping.
+    One for all renders, so the cells' compiled expressions are reused (see _compiled)."""
     env = jinja2.sandbox.SandboxedEnvironment(
         autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False
     )
@@ -53,10 +56,26 @@ def environment() -> jinja2.Environment:
 class _Cell:
     column: int
     render: Callable[[dict[str, Any]], CellValue]
+    expr: str | None = None  # the expression of a cell that is exactly one {{ expression }}
+
+
+def _batch(env: jinja2.Environment, cells: list[_Cell]) -> Callable[..., Any] | None:
+    """One expression listing the values of the row's single-expression cells: a row costs
+    one Jinja call instead of one per cell (each call sets up a new template context)."""
+    exprs = [cell.expr for cell in cells if cell.expr is not None]
+    if len(exprs) < 2:
+        return None
+    try:
+        return _expression(env, "[" + ", ".join(f"({e})" for e in exprs) + "]")
+    except jinja2.TemplateSyntaxError:
+        return None
 
 
 def _typed(value: Any) -> CellValue:
     """A rendered expression as a value the writer can store."""
+    kind = type(value)
+    if kind is str or kind is int or kind is dt.date:  # the common cases, as they are
+        return cast(CellValue, value)
     if value is None or isinstance(value, jinja2.Undefined):
         return None
     if isinstance(value, bool | np.bool_):
@@ -71,21 +90,33 @@ def _typed(value: Any) -> CellValue:
     return str(value)
 
 
-def _compile(env: jinja2.Environment, text: str, where: str) -> Callable[[dict[str, Any]], Any]:
-    try:
-        single = SINGLE.match(text)
-        if single is not None:
-            expr = env.compile_expression(single.group("expr"), undefined_to_none=False)
-            return lambda ctx: _typed(expr(**ctx))
-        template = env.from_string(text)
-    except jinja2.TemplateSyntaxError as e:
-        raise ReportError(f"{where}: {e.message}: {text!r}") from None
+@functools.lru_cache(maxsize=4096)
+def _expression(env: jinja2.Environment, source: str) -> Callable[..., Any]:
+    """`source` compiled as an expression, once per environment (a report per rep renders
+    the same cells again and again)."""
+    return env.compile_expression(source, undefined_to_none=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(env: jinja2.Environment, text: str) -> Callable[[dict[str, Any]], CellValue]:
+    single = SINGLE.match(text)
+    if single is not None:
+        expr = _expression(env, single.group("expr"))
+        return lambda ctx: _typed(expr(**ctx))
+    template = env.from_string(text)
 
     def render(ctx: dict[str, Any]) -> CellValue:
         out = template.render(**ctx)
         return out if out != "" else None
 
     return render
+
+
+def _compile(env: jinja2.Environment, text: str, where: str) -> Callable[[dict[str, Any]], Any]:
+    try:
+        return _compiled(env, text)
+    except jinja2.TemplateSyntaxError as e:
+        raise ReportError(f"{where}: {e.message}: {text!r}") from None
 
 
 def _is_template(value: object) -> bool:
@@ -120,6 +151,22 @@ def plan_sheet(
         except Exception as e:  # a broken expression names its cell
             raise ReportError(f"{where(r, c)}: {type(e).__name__}: {e}") from None
 
+    def render_row(
+        cells: list[_Cell], batch: Callable[..., Any] | None, ctx: dict[str, Any], r: int
+    ) -> list[CellValue]:
+        batched: Iterator[CellValue] | None = None
+        if batch is not None:
+            try:
+                batched = iter([_typed(v) for v in batch(**ctx)])
+            except Exception:  # a broken cell: render them one by one, which names it
+                batched = None
+        return [
+            next(batched)
+            if batched is not None and cell.expr is not None
+            else run(cell.render, ctx, r, cell.column)
+            for cell in cells
+        ]
+
     for index, values in enumerate(rows):
         r = index + 1
         if not any(_is_template(v) for v in values):
@@ -144,15 +191,17 @@ def plan_sheet(
                 if not text.strip():
                     cells.append(_Cell(c, lambda ctx: None))
                     continue
-            cells.append(_Cell(c, _compile(env, text, where(r, c))))
+            single = SINGLE.match(text)
+            expr = single.group("expr") if single is not None else None
+            cells.append(_Cell(c, _compile(env, text, where(r, c)), expr))
+        batch = _batch(env, cells)
         if marker is None:
-            for cell in cells:
-                value = run(cell.render, context, r, cell.column)
+            for cell, value in zip(cells, render_row(cells, batch, context, r), strict=True):
                 writes.append(CellWrite(sheet, r, cell.column, value))
             continue
         items_expr, name, mc = marker
         try:
-            found: Any = env.compile_expression(items_expr, undefined_to_none=False)(**context)
+            found: Any = _expression(env, items_expr)(**context)
             items = list(found)
         except Exception as e:
             raise ReportError(f"{where(r, mc)}: {{%row {items_expr} …%}}: {e}") from None
@@ -170,10 +219,8 @@ def plan_sheet(
                 for c, value in statics:
                     writes.append(CellWrite(sheet, row, c, value))
             ctx = {**context, name: item, "index": k + 1}
-            for cell in cells:
-                writes.append(
-                    CellWrite(sheet, row, cell.column, run(cell.render, ctx, row, cell.column))
-                )
+            for cell, value in zip(cells, render_row(cells, batch, ctx, row), strict=True):
+                writes.append(CellWrite(sheet, row, cell.column, value))
         if not items:
             writes.extend(CellWrite(sheet, r, cell.column, None) for cell in cells)
     return writes

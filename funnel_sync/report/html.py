@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,12 @@ FILTERS = {
 }
 
 
+@functools.lru_cache(maxsize=8)
 def environment(folder: Path) -> jinja2.Environment:
-    """The Jinja environment of the HTML templates: autoescape on, undefined names fail."""
+    """The Jinja environment of the HTML templates: autoescape on, undefined names fail.
+
+    One per folder, kept: it keeps its compiled templates, so a report per rep compiles the
+    template once (Jinja still reloads a template whose file changed)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
