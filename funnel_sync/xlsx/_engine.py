@@ -10,14 +10,28 @@ from openpyxl.styles.numbers import is_date_format
 
 from ..plan import DATE_FORMAT, DATETIME_FORMAT, CellValue, SheetContent
 from ._styles import StyleBook
-from ._values import Held, held, same, value_xml, want
-from ._xml import attrs, col_letters, escape_attr, escape_text, format_range, split_ref, unescape
+from ._values import Held, held, held_value, same, value_xml, want
+from ._xml import (
+    MAX_TEXT,
+    attrs,
+    clean_text,
+    col_letters,
+    col_number,
+    escape_attr,
+    escape_text,
+    format_range,
+    split_ref,
+    unescape,
+)
 
 _CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.S)
 _ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?row>)", re.S)
 _DV_RE = re.compile(
     rb"<(?:[\w.-]+:)?dataValidation\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?dataValidation>)", re.S
 )
+_CACHE_CELLS = 1 << 15
+_PLAIN_ROW = re.compile(rb' r="([0-9]+)"')
+_PLAIN_CELL = re.compile(rb' r="([A-Za-z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="([^"]*)")?')
 _F1_RE = re.compile(rb"<(?:[\w.-]+:)?formula1>(.*?)</(?:[\w.-]+:)?formula1>", re.S)
 # Elements that come before <dataValidations> in a worksheet (CT_Worksheet order).
 _BEFORE_DV = (
@@ -41,15 +55,30 @@ def _grid(content: SheetContent) -> dict[tuple[int, int], CellValue]:
 def _existing_grid(xml: bytes, sst: Callable[[], list[str]]) -> dict[tuple[int, int], Held]:
     out: dict[tuple[int, int], Held] = {}
     last_row = 0
+    columns: dict[bytes, int] = {}
     for rm in _ROW_RE.finditer(xml):
-        ra = attrs(rm.group(1))
-        rnum = int(ra[b"r"]) if b"r" in ra else last_row + 1
+        plain_row = _PLAIN_ROW.fullmatch(rm.group(1))
+        if plain_row is not None:  # attrs() would give just r
+            rnum = int(plain_row.group(1))
+        else:
+            ra = attrs(rm.group(1))
+            rnum = int(ra[b"r"]) if b"r" in ra else last_row + 1
         last_row = rnum
         col = 0
         for cm in _CELL_RE.finditer(rm.group(2) or b""):
-            ca = attrs(cm.group(1))
-            col = split_ref(ca[b"r"].decode())[1] if b"r" in ca else col + 1
-            h = held(cm.group(1), cm.group(2), sst)
+            plain = _PLAIN_CELL.fullmatch(cm.group(1))
+            if plain is None:
+                ca = attrs(cm.group(1))
+                col = split_ref(ca[b"r"].decode())[1] if b"r" in ca else col + 1
+                h = held(cm.group(1), cm.group(2), sst)
+            else:  # r (a plain reference), s, t: read as attrs() and split_ref() would
+                letters, s, t = plain.group(1, 2, 3)
+                known = columns.get(letters)
+                if known is None:
+                    known = columns[letters] = col_number(letters.decode())
+                col = known
+                style = int(s) if s is not None else None
+                h = held_value(style, t if t is not None else b"n", cm.group(2), sst)
             if h.kind is not None and not (h.kind == "s" and h.text == ""):
                 out[(rnum, col)] = h
     return out
@@ -79,6 +108,9 @@ def same_content(
     end = xml.find(b"</" + (m.group(1) or b"") + b"sheetData>", m.end())
     body = b"" if m.group(2) or end < 0 else xml[m.end() : end]
     have = _existing_grid(body, sst)
+    size = len(content.header) + sum(len(r) - r.count(None) - r.count("") for r in content.rows)
+    if len(have) != size:  # len(_grid(content)), without building it
+        return False
     wanted = _grid(content)
     if set(have) != set(wanted):
         return False
@@ -110,34 +142,80 @@ def _styles_for(content: SheetContent, styles: StyleBook) -> Callable[[int, Cell
     return style
 
 
+# Value types whose equal values always give the same cell XML (so it is built once per value).
+_SHARED_XML = frozenset([str, int, float, bool, dt.date, dt.datetime, type(None)])
+
+
 def sheet_data(
     content: SheetContent, styles: StyleBook, date1904: bool, p: bytes = b""
 ) -> tuple[bytes, str]:
     """(<sheetData> element, dimension ref) for the content."""
     style = _styles_for(content, styles)
     bold = styles.bold(None)
-    rows: list[bytes] = []
     max_col = max([len(content.header), *(len(r) for r in content.rows)], default=1) or 1
+    c_open = b"<" + p + b'c r="'
+    c_close = b"</" + p + b"c>"
+    letters = [b""] + [col_letters(c).encode() for c in range(1, max_col + 1)]
+
+    def tail(r: int, c: int, value: CellValue) -> bytes | None:
+        """The cell's XML after its reference, or None for no cell."""
+        w = want(value, date1904)
+        if isinstance(w, str):
+            w = want(str(value), date1904)
+        if isinstance(w, str) or w.kind is None or (w.kind == "s" and w.text == ""):
+            return None
+        s = bold if r == 1 else style(c, value)
+        t, body = value_xml(w, p)
+        cell = b'"'
+        if s is not None:
+            cell += b' s="' + str(s).encode() + b'"'
+        if t is not None:
+            cell += b' t="' + t + b'"'
+        return cell + b">" + body + c_close
+
+    text_open = b' t="inlineStr"><' + p + b"is><" + p + b't xml:space="preserve">'
+    text_close = b"</" + p + b"t></" + p + b"is>" + c_close
+    text_styles: dict[int, bytes] = {}  # column -> its str cells' XML up to t=
+
+    def text_tail(c: int, value: str) -> bytes | None:
+        """tail() of a later row's str value, without building a Wanted."""
+        text = clean_text(value)
+        if not text or len(text) > MAX_TEXT:
+            return None
+        head = text_styles.get(c)
+        if head is None:  # style() for str values depends on the column only
+            s = style(c, value)
+            head = text_styles[c] = (b'" s="%d"' % s if s is not None else b'"') + text_open
+        return head + escape_text(text) + text_close
+
+    # Cells of later rows are cached per column and value: style() then still runs first for
+    # the same cell as without the cache, so new formats are added in the same order.
+    cache: dict[tuple[int, type, CellValue], bytes] = {}  # b"": no cell
+    refs = [c_open + x for x in letters]
+    row_open = b"<" + p + b'row r="'
+    row_close = b"</" + p + b"row>"
+    out: list[bytes] = [b"<" + p + b"sheetData>"]
     for r, values in enumerate([content.header, *content.rows], start=1):
-        cells: list[bytes] = []
+        rb = b"%d" % r
+        out += (row_open, rb, b'">')
         for c, value in enumerate(values, start=1):
-            w = want(value, date1904)
-            if isinstance(w, str):
-                w = want(str(value), date1904)
-            if isinstance(w, str) or w.kind is None or (w.kind == "s" and w.text == ""):
-                continue
-            s = bold if r == 1 else style(c, value)
-            t, body = value_xml(w, p)
-            cell = b"<" + p + b'c r="' + col_letters(c).encode() + str(r).encode() + b'"'
-            if s is not None:
-                cell += b' s="' + str(s).encode() + b'"'
-            if t is not None:
-                cell += b' t="' + t + b'"'
-            cells.append(cell + b">" + body + b"</" + p + b"c>")
-        rows.append(
-            b"<" + p + b'row r="' + str(r).encode() + b'">' + b"".join(cells) + b"</" + p + b"row>"
-        )
-    data = b"<" + p + b"sheetData>" + b"".join(rows) + b"</" + p + b"sheetData>"
+            kind = type(value)
+            if r == 1 or kind not in _SHARED_XML:
+                cell = tail(r, c, value)
+            else:
+                key = (c, kind, value)
+                hit = cache.get(key)
+                if hit is not None:
+                    cell = hit or None
+                else:
+                    cell = text_tail(c, value) if isinstance(value, str) else tail(r, c, value)
+                    if len(cache) < _CACHE_CELLS:
+                        cache[key] = cell or b""
+            if cell is not None:
+                out += (refs[c], rb, cell)
+        out.append(row_close)
+    out.append(b"</" + p + b"sheetData>")
+    data = b"".join(out)
     return data, format_range(1, 1, max(1, len(content.rows) + 1), max_col)
 
 

@@ -14,6 +14,11 @@ _SHEET_RE = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*?)/?>")
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?si>)", re.S)
 _RPH_RE = re.compile(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", re.S)
 _T_RE = re.compile(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?(?:/>|>(.*?)</(?:[\w.-]+:)?t>)", re.S)
+# An inline string of one plain run: <is><t>text</t></is> (t may keep spaces).
+_PLAIN_IS = re.compile(
+    rb"<(?:[\w.-]+:)?is><(?:[\w.-]+:)?t(?: xml:space=\"preserve\")?>([^<]*)</(?:[\w.-]+:)?t>"
+    rb"</(?:[\w.-]+:)?is>"
+)
 _DATE1904_RE = re.compile(rb"<(?:[\w.-]+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](1|true)[\"']")
 
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -22,6 +27,9 @@ STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+
 
 def rich_text(inner: bytes) -> str:
     """Plain text of an <si> or <is>: its <t> runs, phonetic guides left out."""
+    plain = _PLAIN_IS.fullmatch(inner)
+    if plain is not None:  # one run: what the general case below finds, without searching
+        return excel_unescape(unescape(plain.group(1)))
     if b"<rPh" in inner or b":rPh" in inner:
         inner = _RPH_RE.sub(b"", inner)
     return excel_unescape("".join(unescape(m.group(1) or b"") for m in _T_RE.finditer(inner)))

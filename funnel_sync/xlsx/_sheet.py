@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..plan import CellValue, CellWrite, NewColumn
 from ._styles import StyleBook
-from ._values import Held, Wanted, held, same, typed, value_xml
+from ._values import Held, Wanted, held_value, same, typed, value_xml
 from ._xml import ATTR_RE, MAIN_NS, attrs, col_letters, col_number, format_range, parse_range
 
 CHUNK = 1 << 22
@@ -18,6 +21,46 @@ _ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)[\"']")
 _ROW_R = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([0-9]+)[\"']")
 _CELL_R = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?[0-9]+[\"']")
 _SPANS = re.compile(rb"(\sspans\s*=\s*[\"'])([0-9: ]+)([\"'])")
+# A cell's attributes in the form writers usually give them: r, then s and t if present. Only
+# these three, so attrs() would find exactly them and nothing needs keeping.
+_PLAIN_ATTRS = re.compile(rb' r="[^"]*"(?: s="([0-9]+)")?(?: t="([^"]*)")?')
+
+_CACHED = 1 << 12  # cell XML pieces an editor keeps
+_CANDIDATES = 16  # tried by SheetEditor._last_in before it searches a region cell by cell
+
+# Found wherever "array" or "dataTable" is (one scan instead of three)
+_ARRAY_HINT = re.compile(rb"a(?:rray|taTable)")
+
+_LETTERS: dict[int, bytes] = {}
+_NUMBERS: dict[bytes, int] = {}
+
+# A region whose cells have not been looked at yet: (buffer, start, end, whole rows?). Whole-row
+# regions span complete <row> elements (and what lies between them); the others are one row's
+# content.
+_Region = tuple[bytes, int, int, bool]
+
+
+def _letters(col: int) -> bytes:
+    """col_letters as bytes, cached."""
+    found = _LETTERS.get(col)
+    if found is None:
+        found = _LETTERS[col] = col_letters(col).encode()
+    return found
+
+
+def _number(letters: bytes) -> int:
+    """col_number of a reference's letters, cached."""
+    found = _NUMBERS.get(letters)
+    if found is None:
+        found = col_number(letters.decode())
+        if len(_NUMBERS) < 1 << 16:
+            _NUMBERS[letters] = found
+    return found
+
+
+def _style_attr(attr_raw: bytes) -> int | None:
+    s = attrs(attr_raw).get(b"s")
+    return int(s) if s is not None else None
 
 
 class SheetFormatError(ValueError):
@@ -83,6 +126,28 @@ class SheetEditor:
         self.header_rows_max = max((nc.header_row for nc in plan.new_columns), default=0)
         target_cols = {c for cols in plan.targets.values() for c in cols}
         self._target_cols = target_cols
+        # Styles new cells inherit (last_style: column -> s of the last cell above, found with
+        # _track_re) are looked up lazily: rows that are only copied are noted as regions,
+        # searched backwards only when a new cell needs a column's style or before the segment
+        # holding them is dropped. Edited rows set last_style directly. _since[c]: the regions
+        # before this index are settled for column c (last_style[c] accounts for them).
+        self._regions: list[_Region] = []
+        self._starts: list[int] = []  # where each region starts in its buffer
+        self._since: dict[int, int] = {}
+        self._tracked: frozenset[int] = frozenset()
+        # value_xml and whole-cell XML per Wanted (kept, so its id stays unique) and style
+        self._xml_cache: dict[int, tuple[Wanted, bytes | None, bytes]] = {}
+        self._parts_cache: dict[tuple[int, int | None, int], tuple[Wanted, bytes, bytes]] = {}
+        self._refs: dict[int, bytes] = {}  # column -> b'<c r="' and its letters
+        # StyleBook.date_style per (style, format): the same answer every time it is asked
+        self._date_styles: dict[tuple[int | None, str], int] = {}
+        # a new cell's (Wanted, style, XML before and after the row number) per column, Wanted
+        # and inherited style
+        self._new_cells: dict[
+            tuple[int, int, int | None], tuple[Wanted, int | None, bytes, bytes]
+        ] = {}
+        self._plain_seg: bytes | None = None
+        self._plain = False
 
     # ---- the pass -------------------------------------------------------------------------
 
@@ -107,15 +172,25 @@ class SheetEditor:
         )
         self._f_re = re.compile(rb"<" + re.escape(self.p) + rb"f\b([^>]*)>")
         tracked = sorted(c for c in self._target_cols if c not in self.col_style)
+        pe = re.escape(self.p)
         self._track_re = re.compile(
             rb"<"
-            + re.escape(self.p)
+            + pe
             + rb"c\b([^>]*?(?:^|\s)r\s*=\s*[\"']("
-            + b"|".join(col_letters(c).encode() for c in tracked or [1])
+            + b"|".join(_letters(c) for c in tracked or [1])
             + rb")[0-9]+[\"'][^>]*?)/?>"
         )
+        if self.tracking:
+            self._tracked = frozenset(tracked)
         self._row_open = b"<" + self.p + b"row"
         self._row_close = b"</" + self.p + b"row>"
+        self._row_r = self._row_open + b' r="'
+        self._row_nums = re.compile(re.escape(self._row_open) + rb'(?: r="([0-9]+)")?')
+        self._row_empty = re.compile(re.escape(self._row_open) + rb"[^>]*/>")
+        self._c_open = b"<" + self.p + b"c"
+        self._c_r = self._c_open + b' r="'
+        self._c_close = b"</" + self.p + b"c>"
+        self._ext_open = b"<" + self.p + b"extLst"
         held_out: list[bytes] | None = None
         rest = buf[m.end() :]
         first: list[bytes] = []
@@ -281,9 +356,97 @@ class SheetEditor:
 
     def _segment(self, seg: bytes) -> list[bytes]:
         """Complete <row> elements (and whitespace): copied, edited, or with new rows between."""
-        out: list[bytes] = []
-        if b'"array"' in seg or b'"dataTable"' in seg or b"'array'" in seg:
+        if _ARRAY_HINT.search(seg) and (
+            b'"array"' in seg or b'"dataTable"' in seg or b"'array'" in seg
+        ):
             self._scan_arrays(seg)
+        if self.pi >= len(self.pending):
+            return [seg]
+        index = self._row_index(seg)
+        out = self._rows_slow(seg) if index is None else self._rows_fast(seg, *index)
+        self._settle()
+        return out
+
+    def _row_index(self, seg: bytes) -> tuple[list[bytes], list[int]] | None:
+        """Row numbers of the segment's rows, when byte searches find the rows exactly as the
+        row-by-row walk would: every row starts <row r="N", rows are numbered in increasing
+        order and each ends with </row> or "/>"; no comments, CDATA or processing instructions.
+        """
+        # (a lone "!" or "?" is found quickly, and rarely there at all)
+        if (b"!" in seg and b"<!" in seg) or (b"?" in seg and b"<?" in seg):
+            return None
+        nums: list[bytes] = self._row_nums.findall(seg)  # b"" for a row without r=" first
+        n = len(nums)
+        if b"" in nums:
+            return None
+        closed = seg.count(self._row_close)
+        if closed != n and closed + len(self._row_empty.findall(seg)) != n:
+            return None
+        ints = list(map(int, nums))
+        if not all(map(operator.lt, ints, islice(ints, 1, None))):
+            return None
+        return nums, ints
+
+    def _rows_fast(self, seg: bytes, nums: list[bytes], ints: list[int]) -> list[bytes]:
+        """_rows_slow for an indexed segment: rows only copied are neither visited nor parsed."""
+        out: list[bytes] = []
+        pending = self.pending
+        n_pending = len(pending)
+        n = len(ints)
+        header_row = self.plan.header_row
+        ro, rc = self._row_open, self._row_close
+        lro = len(ro)
+        at = self._row_r
+        copy_from = 0
+        pos = 0
+        kk = 0  # index of the first row not yet passed
+        while self.pi < n_pending:
+            k = bisect_left(ints, pending[self.pi], kk)
+            i = seg.find(at + nums[k] + b'"', pos) if k < n else len(seg)
+            if self.tracking:
+                first = bisect_right(ints, header_row, kk, k)
+                if first < k:  # rows first..k-1 are only copied: noted for style inheritance
+                    self._note(seg, seg.find(at + nums[first] + b'"', pos), i, True)
+            if k >= n:
+                if kk < n:
+                    self.last_row = ints[-1]
+                break
+            j = seg.find(b">", i)
+            if i < 0 or j < 0:
+                raise SheetFormatError("unterminated <row>")
+            self_closing = seg[j - 1] == 47
+            attr_raw = seg[i + lro : j - 1 if self_closing else j]
+            k0 = -1
+            if self_closing:
+                content: bytes | None = None
+                end = j + 1
+            else:
+                k0 = seg.find(rc, j)
+                if k0 < 0:
+                    raise SheetFormatError("unterminated <row>")
+                content = seg[j + 1 : k0]
+                end = k0 + len(rc)
+            rnum = ints[k]
+            self.last_row = rnum
+            out.append(seg[copy_from:i])
+            while self.pi < n_pending and pending[self.pi] < rnum:
+                out.append(self._new_row(pending[self.pi]))
+                self.pi += 1
+            if self.pi < n_pending and pending[self.pi] == rnum:
+                out.append(self._edit_row(rnum, attr_raw, content, seg[i:end], (seg, j + 1)))
+                self.pi += 1
+            else:
+                out.append(seg[i:end])
+                if self.tracking and content and rnum > header_row:
+                    self._note(seg, j + 1, k0, False)
+            copy_from = pos = end
+            kk = k + 1
+        out.append(seg[copy_from:])
+        return out
+
+    def _rows_slow(self, seg: bytes) -> list[bytes]:
+        """Walk the segment's rows one by one."""
+        out: list[bytes] = []
         pending = self.pending
         ro, rc = self._row_open, self._row_close
         lro = len(ro)
@@ -300,6 +463,7 @@ class SheetEditor:
                 raise SheetFormatError("unterminated <row>")
             self_closing = seg[j - 1] == 47
             attr_raw = seg[i + lro : j - 1 if self_closing else j]
+            k0 = -1
             if self_closing:
                 content: bytes | None = None
                 k = j + 1
@@ -318,15 +482,15 @@ class SheetEditor:
                     out.append(self._new_row(pending[self.pi]))
                     self.pi += 1
                 if self.pi < len(pending) and pending[self.pi] == rnum:
-                    out.append(self._edit_row(rnum, attr_raw, content, seg[i:k]))
+                    out.append(self._edit_row(rnum, attr_raw, content, seg[i:k], (seg, j + 1)))
                     self.pi += 1
                 else:
                     out.append(seg[i:k])
                     if self.tracking and content and rnum > self.plan.header_row:
-                        self._track(content)
+                        self._note(seg, j + 1, k0, False)
                 copy_from = k
             elif self.tracking and content and rnum > self.plan.header_row:
-                self._track(content)
+                self._note(seg, j + 1, k0, False)
             pos = k
         out.append(seg[copy_from:])
         return out
@@ -338,10 +502,136 @@ class SheetEditor:
             self.pi += 1
         return out
 
-    def _track(self, content: bytes) -> None:
-        for m in self._track_re.finditer(content):
-            s = attrs(m.group(1)).get(b"s")
-            self.last_style[col_number(m.group(2).decode())] = int(s) if s is not None else None
+    # ---- styles new cells inherit: the last cell above in the column ---------------------------
+
+    def _note(self, buf: bytes, start: int, end: int, rows: bool) -> None:
+        """Cells in buf[start:end] come next in the sheet; their styles are read when needed."""
+        self._regions.append((buf, start, end, rows))
+        self._starts.append(start)
+
+    def _set_style(self, col: int, style: int | None) -> None:
+        """A row's cell in `col` has `style`: it supersedes every region noted so far."""
+        self.last_style[col] = style
+        self._since[col] = len(self._regions)
+
+    def _inherited(self, col: int) -> int | None:
+        """The style of the last cell above in `col`: its s, or None (also for no cell)."""
+        if self._since.get(col, 0) < len(self._regions) and col in self._tracked:
+            self._resolve(col)
+        return self.last_style.get(col)
+
+    def _settle(self) -> None:
+        """Resolve every tracked column, so the noted regions (and their buffers) can go."""
+        if self._regions:
+            if self.pi < len(self.pending):  # (else no new cell will ask)
+                for col in self._tracked:
+                    self._resolve(col)
+            self._regions.clear()
+            self._starts.clear()
+            self._since.clear()
+
+    def _resolve(self, col: int) -> None:
+        """Bring last_style[col] up to date with the regions noted since it was last set."""
+        regions = self._regions
+        n = len(regions)
+        lo = self._since.get(col, 0)
+        last = n - 1
+        while last >= lo:
+            # Regions in one buffer lie in it in order: they are searched together.
+            buf = regions[last][0]
+            first = last
+            while (
+                first > lo
+                and regions[first - 1][0] is buf
+                and regions[first - 1][2] <= (regions[first][1])
+            ):
+                first -= 1
+            found, style = self._last_in(first, last, col)
+            if found:
+                self.last_style[col] = style
+                break
+            last = first - 1
+        self._since[col] = n
+
+    def _last_in(self, first: int, last: int, col: int) -> tuple[bool, int | None]:
+        """(found?, style) of the last cell of `col` in regions first..last (one buffer, in
+        order): the last match of _track_re for `col` in the regions' row contents.
+
+        Every such cell holds a quote, the column's letters and a digit (its reference), and
+        no cell starts after that in the regions: the candidates are tried from the end.
+        """
+        regions = self._regions
+        buf = regions[last][0]
+        floor = regions[first][1]
+        hi = regions[last][2]
+        letters = _letters(col)
+        dq, sq = b'"' + letters, b"'" + letters
+        single = buf.find(b"'", floor, hi) >= 0
+        after = len(dq)
+        for _ in range(_CANDIDATES):
+            v = buf.rfind(dq, floor, hi)
+            if single:
+                v = max(v, buf.rfind(sq, floor, hi))
+            if v < 0:
+                return False, None
+            hi = v + after - 1
+            idx = bisect_right(self._starts, v, first, last + 1) - 1
+            _, start, end, rows = regions[idx]
+            if v + after >= end or not 48 <= buf[v + after] <= 57:
+                continue  # between the regions, or not a reference
+            q = buf.rfind(b"<", start, v)
+            t = self._track_re.match(buf, q, end) if q >= 0 else None
+            if t is None or t.group(2) != letters:
+                continue
+            if rows:
+                # The cell must lie in a row's content, as the row-by-row walk splits rows.
+                i = buf.rfind(self._row_open, start, q)
+                j = buf.find(b">", i) if i >= 0 else -1
+                if (
+                    j < 0
+                    or j >= q
+                    or buf[j - 1] == 47
+                    or buf.find(self._row_close, j, end) < t.end()
+                ):
+                    break
+            return True, _style_attr(t.group(1))
+        for idx in range(last, first - 1, -1):
+            found, style = self._last_exact(regions[idx], col)
+            if found:
+                return True, style
+        return False, None
+
+    def _last_exact(self, region: _Region, col: int) -> tuple[bool, int | None]:
+        """_last_in for one region, running _track_re over each row's content in turn."""
+        buf, start, end, rows = region
+        spans: list[tuple[int, int]] = []
+        if rows:
+            ro, rc = self._row_open, self._row_close
+            pos = start
+            while True:
+                i = buf.find(ro, pos, end)
+                j = buf.find(b">", i, end) if i >= 0 else -1
+                if j < 0:
+                    break
+                if buf[j - 1] == 47:
+                    pos = j + 1
+                    continue
+                k0 = buf.find(rc, j, end)
+                if k0 < 0:
+                    break
+                spans.append((j + 1, k0))
+                pos = k0 + len(rc)
+        else:
+            spans.append((start, end))
+        letters = _letters(col)
+        found: re.Match[bytes] | None = None
+        for a, b in spans:
+            for m in self._track_re.finditer(buf, a, b):
+                if m.group(2) == letters:
+                    found = m
+        if found is None:
+            return False, None
+        return True, _style_attr(found.group(1))
 
     def _new_row(self, rnum: int) -> bytes:
         cells = self._edit_cells(rnum, b"")
@@ -350,14 +640,20 @@ class SheetEditor:
         return self._row_open + b' r="' + str(rnum).encode() + b'">' + cells[0] + self._row_close
 
     def _edit_row(
-        self, rnum: int, attr_raw: bytes, content: bytes | None, original: bytes
+        self,
+        rnum: int,
+        attr_raw: bytes,
+        content: bytes | None,
+        original: bytes,
+        at: tuple[bytes, int] | None = None,
     ) -> bytes:
-        result = self._edit_cells(rnum, content or b"")
+        """`at`: the buffer holding `content` and where it starts there."""
+        result = self._edit_cells(rnum, content or b"", at)
         if result is None:
             return original
         new_content, lo, hi = result
-        m = _SPANS.search(attr_raw)
-        if m is not None and lo <= hi:
+        m = _SPANS.search(attr_raw) if lo <= hi and b"spans" in attr_raw else None
+        if m is not None:
             try:
                 parts = [tuple(int(x) for x in s.split(b":")) for s in m.group(2).split()]
                 first, last = parts[0][0], parts[-1][-1]
@@ -368,13 +664,17 @@ class SheetEditor:
                     attr_raw = attr_raw[: m.start(2)] + spans + attr_raw[m.end(2) :]
             except (ValueError, IndexError):
                 pass
-        return self._row_open + attr_raw + b">" + new_content + self._row_close
+        return b"".join((self._row_open, attr_raw, b">", new_content, self._row_close))
 
-    def _edit_cells(self, rnum: int, content: bytes) -> tuple[bytes, int, int] | None:
+    def _edit_cells(
+        self, rnum: int, content: bytes, at: tuple[bytes, int] | None = None
+    ) -> tuple[bytes, int, int] | None:
         """The row's new cell XML and the column span of new cells; None if nothing changed."""
         targets = self.plan.targets[rnum]
-        if content and not any(t.header_for is not None for t in targets.values()):
-            handled, fast = self._fast_cells(rnum, content, targets)
+        if content and (
+            not self.plan.new_columns or not any(t.header_for is not None for t in targets.values())
+        ):
+            handled, fast = self._fast_cells(rnum, content, targets, at)
             if handled:
                 return fast
         tcols = sorted(targets)
@@ -427,39 +727,49 @@ class SheetEditor:
         if rnum > self.plan.header_row and self.tracking:
             for c in self._target_cols:
                 if c in row_styles:
-                    self.last_style[c] = row_styles[c]
+                    self._set_style(c, row_styles[c])
         if not changed:
             return None
         pieces.append(content[pos:])
         return b"".join(pieces), lo, hi
 
     def _fast_cells(
-        self, rnum: int, content: bytes, targets: dict[int, Target]
+        self,
+        rnum: int,
+        content: bytes,
+        targets: dict[int, Target],
+        at: tuple[bytes, int] | None = None,
     ) -> tuple[bool, tuple[bytes, int, int] | None]:
         """_edit_cells without parsing every cell, for rows whose cells all start with r="...".
 
         Targets are found by their reference; new ones must lie right of the last cell. Returns
         (False, None) before touching any state when the row does not fit, for the full parse.
         """
-        opener = b"<" + self.p + b"c"
-        with_r = content.count(opener + b' r="')
-        if with_r != content.count(opener + b" ") + content.count(opener + b">") + content.count(
-            opener + b"/"
-        ):
-            return False, None
-        last_start = content.rfind(opener + b' r="')
+        c_r = self._c_r
+        if at is None or not self._plain_cells(at[0]):
+            opener = self._c_open
+            with_r = content.count(c_r)
+            if with_r != content.count(opener + b" ") + content.count(
+                opener + b">"
+            ) + content.count(opener + b"/"):
+                return False, None
+        last_start = content.rfind(c_r)
         last = self._cell_re.match(content, last_start) if last_start >= 0 else None
         if last is None:
             return False, None
         rm = _CELL_R.search(last.group(1))
         if rm is None:
             return False, None
-        last_col = col_number(rm.group(1).decode())
-        suffix = str(rnum).encode() + b'"'
+        last_col = _number(rm.group(1))
+        suffix = b'%d"' % rnum
         found: list[tuple[int, re.Match[bytes] | None]] = []
         prev = -1
+        refs = self._refs
         for c in sorted(targets):
-            i = content.find(opener + b' r="' + col_letters(c).encode() + suffix)
+            ref = refs.get(c)
+            if ref is None:
+                ref = refs[c] = c_r + _letters(c)
+            i = content.find(ref + suffix)
             if i >= 0:
                 m = self._cell_re.match(content, i)
                 if m is None or i < prev:
@@ -476,33 +786,86 @@ class SheetEditor:
         changed = False
         lo, hi = 1 << 30, 0
         row_styles: dict[int, int | None] = {}
+        col_style = self.col_style
+        since = self._since
+        n_regions = len(self._regions)
+        last_style = self.last_style
+        new_cells = self._new_cells
+        date_styles = self._date_styles
+        add_change = self.outcome.changes.append
+        rnum_text = b"%d" % rnum
+        last_end = last.end()
         for c, m in found:
+            target = targets[c]
             if m is not None:
-                replaced = self._replace_cell(
-                    rnum, c, targets[c], m.group(1), m.group(3), row_styles
-                )
+                replaced = self._replace_cell(rnum, c, target, m.group(1), m.group(3), row_styles)
                 if replaced is not None:
                     pieces.append(content[pos : m.start()])
                     pieces.append(replaced)
                     pos = m.end()
                     changed = True
+                continue
+            # _new_cell, inline (no header cells here)
+            w = target.want
+            kind = w.kind
+            if kind is None:
+                continue
+            style: int | None
+            if c in col_style:
+                style = col_style[c]
+            elif since.get(c, 0) >= n_regions:
+                style = last_style.get(c)
             else:
-                cell = self._new_cell(rnum, c, targets[c], row_styles)
-                if cell:
-                    pieces.append(content[pos : last.end()])
-                    pieces.append(cell)
-                    pos = last.end()
-                    changed = True
-                    lo, hi = min(lo, c), max(hi, c)
+                style = self._inherited(c)
+            # (the cell's style and XML for this column, value and inherited style)
+            known = new_cells.get((c, id(w), style))
+            if known is None or known[0] is not w:
+                if kind == "d":
+                    key = (style, w.date_format)
+                    date_style = date_styles.get(key)
+                    if date_style is None:
+                        date_style = date_styles[key] = self.styles.date_style(style, w.date_format)
+                    inherited, style = style, date_style
+                else:
+                    inherited = style
+                head, tail = self._cell_parts(c, style, w)
+                known = (w, style, head, tail)
+                if len(new_cells) < _CACHED:
+                    new_cells[(c, id(w), inherited)] = known
+            _, style, head, tail = known
+            row_styles[c] = style
+            add_change((target, None))
+            cell = head + rnum_text + tail
+            if pos != last_end:
+                pieces.append(content[pos:last_end])
+                pos = last_end
+            pieces.append(cell)
+            changed = True
+            if c < lo:
+                lo = c
+            if c > hi:
+                hi = c
         if rnum > self.plan.header_row and self.tracking:
-            if any(c not in targets for c in self._target_cols):
-                self._track(content)
+            if len(targets) < len(self._target_cols):  # some target columns not in this row's
+                buf, base = at if at is not None else (content, 0)
+                self._note(buf, base, base + len(content), False)
+            settled = len(self._regions)
             for c, style in row_styles.items():
                 self.last_style[c] = style
+                self._since[c] = settled
         if not changed:
             return True, None
         pieces.append(content[pos:])
         return True, (b"".join(pieces), lo, hi)
+
+    def _plain_cells(self, seg: bytes) -> bool:
+        """Whether every "<c" in the segment starts a cell with r= first (<c r="...). Then so
+        does every "<c" in each row's content (a part of it), which passes _fast_cells' check.
+        """
+        if seg is not self._plain_seg:
+            self._plain_seg = seg
+            self._plain = seg.count(self._c_open) == seg.count(self._c_r)
+        return self._plain
 
     def _style_for_new(
         self, col: int, target: Target, row_styles: dict[int, int | None]
@@ -511,7 +874,7 @@ class SheetEditor:
             return row_styles.get(col - 1)
         if col in self.col_style:
             return self.col_style[col]
-        return self.last_style.get(col)
+        return self._inherited(col)
 
     def _new_cell(
         self, rnum: int, col: int, target: Target, row_styles: dict[int, int | None]
@@ -536,7 +899,15 @@ class SheetEditor:
         row_styles: dict[int, int | None],
     ) -> bytes | None:
         """The rewritten cell, b'' to drop it, or None to keep it as it is."""
-        h: Held = held(attr_raw, inner, self.sst)
+        plain = _PLAIN_ATTRS.fullmatch(attr_raw)
+        if plain is not None:  # held() without building the attribute dict
+            s, t = plain.group(1), plain.group(2)
+            h: Held = held_value(
+                int(s) if s is not None else None, t if t is not None else b"n", inner, self.sst
+            )
+        else:
+            a = attrs(attr_raw)
+            h = held_value(int(a[b"s"]) if b"s" in a else None, a.get(b"t", b"n"), inner, self.sst)
         row_styles[col] = h.style
         w = target.want
         if h.formula:
@@ -558,14 +929,18 @@ class SheetEditor:
         self._changed(target, typed(h, self.styles, self.date1904))
         if h.shared_ref:
             self.outcome.sst_removed += 1
-        keep = [
-            (m.group(0))
-            for m in ATTR_RE.finditer(attr_raw)
-            if m.group(1) not in (b"r", b"s", b"t", b"vm")
-        ]
+        keep = (
+            []
+            if plain is not None
+            else [
+                (m.group(0))
+                for m in ATTR_RE.finditer(attr_raw)
+                if m.group(1) not in (b"r", b"s", b"t", b"vm")
+            ]
+        )
         ext = b""
         if inner:
-            e = inner.find(b"<" + self.p + b"extLst")
+            e = inner.find(self._ext_open)
             if e >= 0:
                 ext = inner[e:]
         if w.kind is None and style is None and not ext:
@@ -575,20 +950,50 @@ class SheetEditor:
     def _cell_xml(
         self, rnum: int, col: int, keep: list[bytes], style: int | None, w: Wanted, ext: bytes = b""
     ) -> bytes:
-        t, body = value_xml(w, self.p)
-        parts = [b"<", self.p, b'c r="', col_letters(col).encode(), str(rnum).encode(), b'"']
+        if not keep and not ext:
+            head, tail = self._cell_parts(col, style, w)
+            return head + b"%d" % rnum + tail
+        t, body = self._value_xml(w)
+        parts = [self._c_r, _letters(col), b'%d"' % rnum]
         if style is not None:
-            parts += [b' s="', str(style).encode(), b'"']
+            parts.append(b' s="%d"' % style)
         for k in keep:
             parts += [b" ", k]
         if t is not None:
             parts += [b' t="', t, b'"']
         body += ext
         if body:
-            parts += [b">", body, b"</", self.p, b"c>"]
+            parts += [b">", body, self._c_close]
         else:
             parts.append(b"/>")
         return b"".join(parts)
+
+    def _value_xml(self, w: Wanted) -> tuple[bytes | None, bytes]:
+        cached = self._xml_cache.get(id(w))
+        if cached is not None and cached[0] is w:
+            return cached[1], cached[2]
+        t, body = value_xml(w, self.p)
+        if len(self._xml_cache) < _CACHED:
+            self._xml_cache[id(w)] = (w, t, body)
+        return t, body
+
+    def _cell_parts(self, col: int, style: int | None, w: Wanted) -> tuple[bytes, bytes]:
+        """_cell_xml (nothing kept, no extLst) as the XML before and after the row number."""
+        key = (col, style, id(w))
+        cached = self._parts_cache.get(key)
+        if cached is not None and cached[0] is w:
+            return cached[1], cached[2]
+        t, body = self._value_xml(w)
+        tail = b'"'
+        if style is not None:
+            tail += b' s="%d"' % style
+        if t is not None:
+            tail += b' t="' + t + b'"'
+        tail += b">" + body + self._c_close if body else b"/>"
+        head = self._c_r + _letters(col)
+        if len(self._parts_cache) < _CACHED:
+            self._parts_cache[key] = (w, head, tail)
+        return head, tail
 
     def _changed(self, target: Target, old: CellValue) -> None:
         self.outcome.changes.append((target, old))

@@ -77,7 +77,13 @@ class Held:
 def held(attr_raw: bytes, inner: bytes | None, sst: Callable[[], list[str]]) -> Held:
     a = attrs(attr_raw)
     style = int(a[b"s"]) if b"s" in a else None
-    t = a.get(b"t", b"n")
+    return held_value(style, a.get(b"t", b"n"), inner, sst)
+
+
+def held_value(
+    style: int | None, t: bytes, inner: bytes | None, sst: Callable[[], list[str]]
+) -> Held:
+    """`held` for a cell whose s and t attributes are already known (t defaults to b"n")."""
     if not inner:
         return Held(None, style=style)
     formula = bool(F_RE.search(inner))

@@ -28,12 +28,15 @@ MAX_TEXT = 32767  # Excel's limit on characters in one cell
 
 def clean_text(text: str) -> str:
     """The text as it can be stored: characters XML 1.0 cannot carry are dropped."""
+    if text.isprintable():  # (none of those characters is printable)
+        return text
     return _ILLEGAL_XML.sub("", text)
 
 
 def escape_text(text: str) -> bytes:
     """Element text for a cleaned string: XML-escaped, CR kept as a reference, Excel-escaped."""
-    text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # A literal CR would be normalised to LF by every XML parser.
     text = text.replace("\r", "&#13;")

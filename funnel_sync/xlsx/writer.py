@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import datetime as dt
+import gc
 import posixpath
+import queue
 import re
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..plan import CellValue, CellWrite, ChangeSet, NewColumn, SheetContent
 from . import _engine
@@ -17,7 +23,7 @@ from ._package import STYLES_CT, WORKSHEET_CT, Package, rels_path
 from ._sheet import SheetEditor, SheetFormatError, SheetPlan, Target
 from ._styles import StyleBook
 from ._tables import extend_table
-from ._values import want
+from ._values import Wanted, want
 from ._xml import MAIN_NS, attrs, escape_attr
 from ._zip import RawZipWriter, ZipTooLarge
 from .errors import InvalidChange, SheetNotFound, UnsupportedWorkbook
@@ -26,6 +32,8 @@ from .safety import Fingerprint, atomic_replace, fingerprint
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+# Value types whose equal values are stored alike (not float: 0.0 == -0.0), so want() is shared.
+_SHARED_WANT = frozenset([str, int, bool, dt.date, dt.datetime, type(None)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,21 +169,131 @@ def _assemble(
     writer.close(comment)
 
 
-def _compress(chunks: Iterable[bytes]) -> _Blob:
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-    blob = _Blob()
-    crc = 0
-    size = 0
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        data = comp.compress(chunk)
-        if data:
-            blob.chunks.append(data)
-    blob.chunks.append(comp.flush())
-    blob.crc = crc
-    blob.size = size
-    return blob
+class _ReadAhead:
+    """`read(n)` of a stream, called on a worker thread ahead of the caller, so that inflating
+    a part overlaps editing it. Returns what the stream's read would (n bytes until the end);
+    errors come out of `read` where they would have. Use as a context manager: leaving it
+    stops the worker, before the stream may be closed.
+    """
+
+    def __init__(self, read: Callable[[int], bytes], depth: int = 2) -> None:
+        self._read = read
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._size = 0
+        self._left = b""
+        self._ended = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, kind: object, err: object, tb: object) -> None:
+        self._stop.set()
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)  # unblock a put
+        self._thread = None
+
+    def read(self, size: int) -> bytes:
+        if self._thread is None and not self._ended:
+            self._size = size  # the worker reads in the caller's first size
+            self._thread = threading.Thread(target=self._work, name="xlsx-inflate", daemon=True)
+            self._thread.start()
+        data = self._left
+        while len(data) < size and not self._ended:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._ended = True
+                self._left = data
+                raise item
+            if not item:
+                self._ended = True
+            data += item
+        self._left = data[size:]
+        return data[:size]
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._read(self._size)
+            except BaseException as err:  # handed to the caller's read()
+                self._queue.put(err)
+                return
+            self._queue.put(data)
+            if not data:
+                return
+
+
+class _Deflater:
+    """Deflates parts (raw deflate, level 6) on a worker thread, in order, while the next part
+    is still being produced: zlib releases the GIL while it works, so compressing overlaps the
+    editing. The bytes are those one compressobj fed the same chunks gives. At most `limit`
+    bytes wait (beyond one chunk). Use as a context manager; `blob()` results are complete once
+    the block has ended without an exception.
+    """
+
+    def __init__(self, limit: int = 32 << 20) -> None:
+        self._items: collections.deque[tuple[_Blob, Any, bytes | None] | None] = collections.deque()
+        self._waiting = 0  # bytes queued or being deflated
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="xlsx-deflate", daemon=True)
+
+    def __enter__(self) -> _Deflater:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: object, err: object, tb: object) -> None:
+        self._put(None, 0)
+        self._thread.join()
+        if err is None and self._error is not None:
+            raise self._error
+
+    def blob(self, chunks: Iterable[bytes]) -> _Blob:
+        """Queue every chunk of one part; the returned blob fills in as they are deflated."""
+        blob = _Blob()
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        for chunk in chunks:
+            self._put((blob, comp, chunk), len(chunk))
+        self._put((blob, comp, None), 0)
+        return blob
+
+    def _put(self, item: tuple[_Blob, Any, bytes | None] | None, size: int) -> None:
+        with self._cond:
+            while self._waiting and self._waiting + size > self._limit:
+                self._cond.wait()
+            self._items.append(item)
+            self._waiting += size
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._items:
+                    self._cond.wait()
+                item = self._items.popleft()
+            if item is None:
+                return
+            blob, comp, chunk = item
+            if self._error is None:
+                try:
+                    if chunk is None:
+                        blob.chunks.append(comp.flush())
+                    else:
+                        blob.crc = zlib.crc32(chunk, blob.crc)
+                        blob.size += len(chunk)
+                        data = comp.compress(chunk)
+                        if data:
+                            blob.chunks.append(data)
+                except BaseException as err:  # re-raised by __exit__
+                    self._error = err
+            if chunk:
+                with self._cond:
+                    self._waiting -= len(chunk)
+                    self._cond.notify_all()
 
 
 def check_sheet_names(path: Path, sheets: tuple[SheetContent, ...]) -> None:
@@ -211,9 +329,25 @@ def _compute_checked(
     keep_output: bool,
 ) -> tuple[WriteResult, _Work]:
     try:
-        return _compute(path, zf, changes, header_rows, keep_output=keep_output)
+        with _gc_paused():
+            return _compute(path, zf, changes, header_rows, keep_output=keep_output)
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:
         raise UnsupportedWorkbook(path, f"damaged zip archive: {err}") from err
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile (restored after): writing a change set makes
+    hundreds of thousands of small objects, each batch of which would set off a collection
+    walking the caller's whole heap; what the writer leaves behind is freed by refcounting."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _compute(
@@ -266,17 +400,30 @@ def _compute(
         by_request[sheet] = plans[entry.name]
         return plans[entry.name]
 
+    boxes: dict[str, list[int]] = {}  # plan name -> [min row, min col, max row, max col]
+
     def add_target(plan: SheetPlan, target: Target) -> None:
         w = target.write
-        plan.targets.setdefault(w.row, {})[w.column] = target
+        row, col = w.row, w.column
+        cells = plan.targets.get(row)
+        if cells is None:
+            cells = plan.targets[row] = {}
+        cells[col] = target
         if target.want.kind is not None:
-            box = (w.row, w.column, w.row, w.column)
-            b = plan.add_box
-            plan.add_box = (
-                box
-                if b is None
-                else (min(b[0], w.row), min(b[1], w.column), max(b[2], w.row), max(b[3], w.column))
-            )
+            b = boxes.setdefault(plan.name, [])
+            if not b:
+                b += (row, col, row, col)
+            else:
+                if row < b[0]:
+                    b[0] = row
+                if col < b[1]:
+                    b[1] = col
+                if row > b[2]:
+                    b[2] = row
+                if col > b[3]:
+                    b[3] = col
+
+    date1904 = pkg.date1904
 
     for nc in changes.new_columns:
         plan = plan_for(nc.sheet)
@@ -284,63 +431,107 @@ def _compute(
         if not (1 <= nc.header_row <= MAX_ROW and 1 <= nc.column <= MAX_COL):
             refused.append(Refusal(cw, "cell outside the sheet"))
             continue
-        w = want(nc.header, pkg.date1904)
+        w = want(nc.header, date1904)
         if isinstance(w, str):
             refused.append(Refusal(cw, w))
             continue
         plan.new_columns.append(nc)
         add_target(plan, Target(cw, w, header_for=nc))
+
+    # The same checks for each cell write, add_target inline: this loop sees every write.
+    # want() is computed once per distinct value (of types whose equal values store alike).
+    wanted: dict[tuple[type, CellValue], Wanted | str] = {}
+    engines: dict[str, tuple[SheetPlan, frozenset[int], list[int]]] = {}
+    plan = SheetPlan("", {}, [], 1, None)
+    engine: frozenset[int] = frozenset()
+    box: list[int] = []
+    sheet: str | None = None
     for cw in changes.cells:
-        plan = plan_for(cw.sheet)
-        engine = changes.engine_columns.get(cw.sheet)
-        if engine is None:
-            engine = changes.engine_columns.get(plan.name, frozenset())
-        if not (1 <= cw.row <= MAX_ROW and 1 <= cw.column <= MAX_COL):
+        if cw.sheet != sheet:
+            sheet = cw.sheet
+            known = engines.get(sheet)
+            if known is None:
+                plan = plan_for(sheet)
+                found_engine = changes.engine_columns.get(sheet)
+                if found_engine is None:
+                    found_engine = changes.engine_columns.get(plan.name, frozenset())
+                known = engines[sheet] = (plan, found_engine, boxes.setdefault(plan.name, []))
+            plan, engine, box = known
+        row, col, value = cw.row, cw.column, cw.value
+        if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
             refused.append(Refusal(cw, "cell outside the sheet"))
             continue
-        if cw.column not in engine:
+        if col not in engine:
             refused.append(Refusal(cw, "column is not an engine column"))
             continue
-        existing = plan.targets.get(cw.row, {}).get(cw.column)
-        if existing is not None and existing.header_for is not None:
-            refused.append(Refusal(cw, "cell is the header of a new column"))
-            continue
-        w = want(cw.value, pkg.date1904)
+        if plan.new_columns:
+            existing = plan.targets.get(row, {}).get(col)
+            if existing is not None and existing.header_for is not None:
+                refused.append(Refusal(cw, "cell is the header of a new column"))
+                continue
+        kind = type(value)
+        if kind in _SHARED_WANT:
+            shared = wanted.get((kind, value))
+            if shared is None:
+                shared = wanted[(kind, value)] = want(value, date1904)
+            w = shared
+        else:
+            w = want(value, date1904)
         if isinstance(w, str):
             refused.append(Refusal(cw, w))
             continue
-        add_target(plan, Target(cw, w))
+        cells = plan.targets.get(row)
+        if cells is None:
+            cells = plan.targets[row] = {}
+        cells[col] = Target(cw, w)
+        if w.kind is not None:
+            if not box:
+                box += (row, col, row, col)
+            else:
+                if row < box[0]:
+                    box[0] = row
+                if col < box[1]:
+                    box[1] = col
+                if row > box[2]:
+                    box[2] = row
+                if col > box[3]:
+                    box[3] = col
+    for name, b in boxes.items():
+        if b:
+            plans[name].add_box = (b[0], b[1], b[2], b[3])
 
     sst_removed = 0
-    for name, plan in plans.items():
-        entry = pkg.sheet(name)
-        assert entry is not None and entry.part is not None
-        editor = SheetEditor(plan, styles, pkg.shared_strings, pkg.date1904)
-        info = pkg.info(entry.part)
-        try:
-            with zf.open(info) as stream:
-                output = editor.run(stream.read)
+    with contextlib.ExitStack() as stack:
+        deflater = stack.enter_context(_Deflater()) if keep_output else None
+        for name, plan in plans.items():
+            entry = pkg.sheet(name)
+            assert entry is not None and entry.part is not None
+            editor = SheetEditor(plan, styles, pkg.shared_strings, pkg.date1904)
+            info = pkg.info(entry.part)
+            try:
+                with zf.open(info) as stream, _ReadAhead(stream.read) as reader:
+                    output = editor.run(reader.read)
+                    if deflater is not None:
+                        blob = deflater.blob(output)
+                    else:
+                        for _ in output:
+                            pass
+            except (SheetFormatError, re.error) as err:
+                raise UnsupportedWorkbook(path, f"sheet {name!r}: {err}") from err
+            out = editor.outcome
+            refused.extend(Refusal(w, reason) for w, reason in out.refusals)
+            changed.extend(
+                CellChange(name, t.write.row, t.write.column, old, t.write.value)
+                for t, old in out.changes
+            )
+            columns_added.extend(out.headers_written)
+            if out.changed:
+                sst_removed += out.sst_removed
                 if keep_output:
-                    blob = _compress(output)
-                else:
-                    for _ in output:
-                        pass
-        except (SheetFormatError, re.error) as err:
-            raise UnsupportedWorkbook(path, f"sheet {name!r}: {err}") from err
-        out = editor.outcome
-        refused.extend(Refusal(w, reason) for w, reason in out.refusals)
-        changed.extend(
-            CellChange(name, t.write.row, t.write.column, old, t.write.value)
-            for t, old in out.changes
-        )
-        columns_added.extend(out.headers_written)
-        if out.changed:
-            sst_removed += out.sst_removed
-            if keep_output:
-                work.replaced[info.filename] = blob
-            tables_extended.extend(_tables(pkg, entry.part, out.headers_written, work))
+                    work.replaced[info.filename] = blob
+                tables_extended.extend(_tables(pkg, entry.part, out.headers_written, work))
 
-    created, replaced = _engine_sheets(path, pkg, changes.sheets, styles, work)
+        created, replaced = _engine_sheets(path, pkg, changes.sheets, styles, work, deflater)
 
     if sst_removed and pkg.sst_part and pkg.has(pkg.sst_part):
         data = pkg.read(pkg.sst_part)
@@ -404,7 +595,12 @@ def _main_ns(pkg: Package) -> str:
 
 
 def _engine_sheets(
-    path: Path, pkg: Package, sheets: tuple[SheetContent, ...], styles: StyleBook, work: _Work
+    path: Path,
+    pkg: Package,
+    sheets: tuple[SheetContent, ...],
+    styles: StyleBook,
+    work: _Work,
+    deflater: _Deflater | None = None,
 ) -> tuple[list[str], list[str]]:
     created: list[str] = []
     replaced: list[str] = []
@@ -423,7 +619,12 @@ def _engine_sheets(
                 new = _engine.replace_sheet(xml, content, styles, pkg.date1904)
             except ValueError as err:
                 raise UnsupportedWorkbook(path, f"sheet {content.name!r}: {err}") from err
-            work.replaced[pkg.real_name(entry.part)] = [new]
+            name = pkg.real_name(entry.part)
+            if deflater is not None and pkg.info(entry.part).compress_type == zipfile.ZIP_DEFLATED:
+                # What RawZipWriter.write would make of [new], deflated on the worker thread.
+                work.replaced[name] = deflater.blob([new])
+            else:
+                work.replaced[name] = [new]
             replaced.append(entry.name)
             continue
         folder = posixpath.dirname(pkg.workbook_part)
