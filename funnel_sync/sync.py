@@ -150,9 +150,13 @@ def run_sync(
     with _timed(timings, "plan", progress):
         today_rows = today_sheet(ctx, out)
         changes = plan(book, cfg, out, problems, today_rows)
+    header_rows, counts, listed = _header_rows(book), out.counts, len(today_rows)
+    # the rows read and the rules' working state are done with: their memory goes to the
+    # writer (at 100k opportunities the peak of a sync is otherwise the two together)
+    del full, book, ctx, out, today_rows
     with _timed(timings, "write", progress):
         if dry_run:
-            result = xlsx.plan_changes(path, changes, header_rows=_header_rows(book))
+            result = xlsx.plan_changes(path, changes, header_rows=header_rows)
         else:
             # writer backend (file or a running Excel): xlsx/live.py; the file backend still
             # refuses a locked workbook first
@@ -162,9 +166,9 @@ def run_sync(
                 backend=cfg.writer.backend,
                 expected=before,
                 backups=cfg.writer.backups,
-                header_rows=_header_rows(book),
+                header_rows=header_rows,
             )
-    return SyncResult(problems, out.counts, changes, result, timings, len(today_rows))
+    return SyncResult(problems, counts, changes, result, timings, listed)
 
 
 def _current(book: Book, problems: list[Problem], out: Outcome) -> list[Problem]:
