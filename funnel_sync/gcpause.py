@@ -1,4 +1,4 @@
-"""The cyclic garbage collector paused for one batch job (a sync, a check, a report).
+"""The cyclic garbage collector paused for one batch job (a sync, a check, a report, a write).
 
 Reading a large ledger builds millions of small objects that live to the end of the job and
 hold no reference cycles; each full collection walks every one of them again. At 100k

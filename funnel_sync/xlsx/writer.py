@@ -5,18 +5,18 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import gc
 import posixpath
 import queue
 import re
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..gcpause import gc_paused
 from ..plan import CellValue, CellWrite, ChangeSet, NewColumn, SheetContent
 from . import _engine
 from ._package import STYLES_CT, WORKSHEET_CT, Package, rels_path
@@ -329,25 +329,10 @@ def _compute_checked(
     keep_output: bool,
 ) -> tuple[WriteResult, _Work]:
     try:
-        with _gc_paused():
+        with gc_paused():  # hundreds of thousands of small objects; see gcpause.py
             return _compute(path, zf, changes, header_rows, keep_output=keep_output)
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:
         raise UnsupportedWorkbook(path, f"damaged zip archive: {err}") from err
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile (restored after): writing a change set makes
-    hundreds of thousands of small objects, each batch of which would set off a collection
-    walking the caller's whole heap; what the writer leaves behind is freed by refcounting."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _compute(
