@@ -394,8 +394,6 @@ class SheetEditor:
         n_pending = len(pending)
         n = len(ints)
         header_row = self.plan.header_row
-        ro, rc = self._row_open, self._row_close
-        lro = len(ro)
         at = self._row_r
         copy_from = 0
         pos = 0
@@ -411,34 +409,13 @@ class SheetEditor:
                 if kk < n:
                     self.last_row = ints[-1]
                 break
-            j = seg.find(b">", i)
-            if i < 0 or j < 0:
+            if i < 0:
                 raise SheetFormatError("unterminated <row>")
-            self_closing = seg[j - 1] == 47
-            attr_raw = seg[i + lro : j - 1 if self_closing else j]
-            k0 = -1
-            if self_closing:
-                content: bytes | None = None
-                end = j + 1
-            else:
-                k0 = seg.find(rc, j)
-                if k0 < 0:
-                    raise SheetFormatError("unterminated <row>")
-                content = seg[j + 1 : k0]
-                end = k0 + len(rc)
+            j, attr_raw, content, k0, end = self._row_element(seg, i)
             rnum = ints[k]
             self.last_row = rnum
             out.append(seg[copy_from:i])
-            while self.pi < n_pending and pending[self.pi] < rnum:
-                out.append(self._new_row(pending[self.pi]))
-                self.pi += 1
-            if self.pi < n_pending and pending[self.pi] == rnum:
-                out.append(self._edit_row(rnum, attr_raw, content, seg[i:end], (seg, j + 1)))
-                self.pi += 1
-            else:
-                out.append(seg[i:end])
-                if self.tracking and content and rnum > header_row:
-                    self._note(seg, j + 1, k0, False)
+            self._place(out, seg, i, j, k0, end, rnum, attr_raw, content)
             copy_from = pos = end
             kk = k + 1
         out.append(seg[copy_from:])
@@ -448,8 +425,7 @@ class SheetEditor:
         """Walk the segment's rows one by one."""
         out: list[bytes] = []
         pending = self.pending
-        ro, rc = self._row_open, self._row_close
-        lro = len(ro)
+        ro = self._row_open
         copy_from = 0
         pos = 0
         while True:
@@ -458,42 +434,60 @@ class SheetEditor:
             i = seg.find(ro, pos)
             if i < 0:
                 break
-            j = seg.find(b">", i)
-            if j < 0:
-                raise SheetFormatError("unterminated <row>")
-            self_closing = seg[j - 1] == 47
-            attr_raw = seg[i + lro : j - 1 if self_closing else j]
-            k0 = -1
-            if self_closing:
-                content: bytes | None = None
-                k = j + 1
-            else:
-                k0 = seg.find(rc, j)
-                if k0 < 0:
-                    raise SheetFormatError("unterminated <row>")
-                content = seg[j + 1 : k0]
-                k = k0 + len(rc)
+            j, attr_raw, content, k0, k = self._row_element(seg, i)
             rm = _ROW_R.search(attr_raw)
             rnum = int(rm.group(1)) if rm else self.last_row + 1
             self.last_row = rnum
             if self.pi < len(pending) and pending[self.pi] <= rnum:
                 out.append(seg[copy_from:i])
-                while self.pi < len(pending) and pending[self.pi] < rnum:
-                    out.append(self._new_row(pending[self.pi]))
-                    self.pi += 1
-                if self.pi < len(pending) and pending[self.pi] == rnum:
-                    out.append(self._edit_row(rnum, attr_raw, content, seg[i:k], (seg, j + 1)))
-                    self.pi += 1
-                else:
-                    out.append(seg[i:k])
-                    if self.tracking and content and rnum > self.plan.header_row:
-                        self._note(seg, j + 1, k0, False)
+                self._place(out, seg, i, j, k0, k, rnum, attr_raw, content)
                 copy_from = k
             elif self.tracking and content and rnum > self.plan.header_row:
                 self._note(seg, j + 1, k0, False)
             pos = k
         out.append(seg[copy_from:])
         return out
+
+    def _row_element(self, seg: bytes, i: int) -> tuple[int, bytes, bytes | None, int, int]:
+        """The <row> starting at seg[i]: (end of its start tag, its attributes, its content or
+        None if self-closing, start of </row> or -1, end of the element)."""
+        j = seg.find(b">", i)
+        if j < 0:
+            raise SheetFormatError("unterminated <row>")
+        self_closing = seg[j - 1] == 47
+        attr_raw = seg[i + len(self._row_open) : j - 1 if self_closing else j]
+        if self_closing:
+            return j, attr_raw, None, -1, j + 1
+        k0 = seg.find(self._row_close, j)
+        if k0 < 0:
+            raise SheetFormatError("unterminated <row>")
+        return j, attr_raw, seg[j + 1 : k0], k0, k0 + len(self._row_close)
+
+    def _place(
+        self,
+        out: list[bytes],
+        seg: bytes,
+        i: int,
+        j: int,
+        k0: int,
+        end: int,
+        rnum: int,
+        attr_raw: bytes,
+        content: bytes | None,
+    ) -> None:
+        """Pending new rows before row `rnum`, then the row itself: edited if it is pending,
+        else copied (and noted for style inheritance)."""
+        pending = self.pending
+        while self.pi < len(pending) and pending[self.pi] < rnum:
+            out.append(self._new_row(pending[self.pi]))
+            self.pi += 1
+        if self.pi < len(pending) and pending[self.pi] == rnum:
+            out.append(self._edit_row(rnum, attr_raw, content, seg[i:end], (seg, j + 1)))
+            self.pi += 1
+        else:
+            out.append(seg[i:end])
+            if self.tracking and content and rnum > self.plan.header_row:
+                self._note(seg, j + 1, k0, False)
 
     def _rows_until(self, limit: int | None) -> list[bytes]:
         out = []

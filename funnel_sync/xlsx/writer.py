@@ -335,6 +335,15 @@ def _compute_checked(
         raise UnsupportedWorkbook(path, f"damaged zip archive: {err}") from err
 
 
+def _grow(box: list[int], row: int, col: int) -> None:
+    """Widen [min row, min col, max row, max col] (empty: none yet) to hold the cell."""
+    if not box:
+        box += (row, col, row, col)
+        return
+    box[0], box[1] = min(box[0], row), min(box[1], col)
+    box[2], box[3] = max(box[2], row), max(box[3], col)
+
+
 def _compute(
     path: Path,
     zf: zipfile.ZipFile,
@@ -395,18 +404,7 @@ def _compute(
             cells = plan.targets[row] = {}
         cells[col] = target
         if target.want.kind is not None:
-            b = boxes.setdefault(plan.name, [])
-            if not b:
-                b += (row, col, row, col)
-            else:
-                if row < b[0]:
-                    b[0] = row
-                if col < b[1]:
-                    b[1] = col
-                if row > b[2]:
-                    b[2] = row
-                if col > b[3]:
-                    b[3] = col
+            _grow(boxes.setdefault(plan.name, []), row, col)
 
     date1904 = pkg.date1904
 
@@ -470,17 +468,7 @@ def _compute(
             cells = plan.targets[row] = {}
         cells[col] = Target(cw, w)
         if w.kind is not None:
-            if not box:
-                box += (row, col, row, col)
-            else:
-                if row < box[0]:
-                    box[0] = row
-                if col < box[1]:
-                    box[1] = col
-                if row > box[2]:
-                    box[2] = row
-                if col > box[3]:
-                    box[3] = col
+            _grow(box, row, col)
     for name, b in boxes.items():
         if b:
             plans[name].add_box = (b[0], b[1], b[2], b[3])
