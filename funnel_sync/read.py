@@ -10,6 +10,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -34,9 +35,8 @@ from funnel_sync.schema import (
 
 RELEASE_WORDS = frozenset({"释放", "release", "released", "公共", "公海"})
 NAME_FIELDS = frozenset({"owner", "rep"})  # cells that name a rep of the Reps sheet
-HEADER_SEARCH_ROWS = 10
+HEADER_SEARCH_ROWS = 10  # headers below a title block are still found
 _T = TypeVar("_T", bound=tuple[Any, ...])
-_R = TypeVar("_R")  # headers below a title block are still found
 
 
 class WorkbookError(Exception):
@@ -93,31 +93,22 @@ def read_book(
     `engine_sheets`: read the engine's sheets too (logs, Today), or those of these keys.
     `checked`: the caller has just run check_file. Each sheet's cell range is checked here,
     in the same pass over its XML that finds formulas, before python-calamine loads it."""
-    return _read(path, cfg, engine_sheets, checked, None)[0]
+    with reading(path, cfg, engine_sheets=engine_sheets, checked=checked) as book:
+        return book.book()
 
 
-def read_book_and(
+@contextmanager
+def reading(
     path: Path,
     cfg: Config,
-    meanwhile: Callable[[Book], _R],
     *,
-    engine_sheets: bool | frozenset[str] = True,
+    engine_sheets: bool | frozenset[str] = False,
     checked: bool = False,
-) -> tuple[Book, _R]:
-    """read_book, and `meanwhile` of the book without its engine sheets, run while those are
-    still loading (the sync validates the ledger during the two seconds the logs take at
-    100k opportunities). Problems met reading the engine sheets are only in the full book."""
-    book, result = _read(path, cfg, engine_sheets, checked, meanwhile)
-    return book, cast(_R, result)
-
-
-def _read(
-    path: Path,
-    cfg: Config,
-    engine_sheets: bool | frozenset[str],
-    checked: bool,
-    meanwhile: Callable[[Book], Any] | None,
-) -> tuple[Book, Any]:
+) -> Iterator[Reading]:
+    """A workbook being read, for a caller with work to do on the ledger before it needs the
+    engine's sheets: python-calamine loads the sheets in order on a worker thread, so that what
+    the caller does with Reading.ledger() (the sync validates; at 100k opportunities, seconds)
+    runs while the logs and Today are still loading. Reading.book() waits for those."""
     if not checked:
         check_file(path, cfg)
     try:
@@ -128,11 +119,12 @@ def _read(
         raise WorkbookError(_msg(cfg, path, "unreadable", detail=_short(e))) from None
     except Exception as e:  # calamine raises bare errors for some malformed parts
         raise WorkbookError(_msg(cfg, path, "unreadable", detail=_short(e))) from None
-    with zipfile.ZipFile(path) as archive:
-        date1904 = _is_date1904(archive)
-        parts = _sheet_parts(archive)
-        reader = _SheetReader(workbook, archive, parts, cfg, date1904)
-        return reader.read(path, engine_sheets, meanwhile)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnel-sync-read")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield Reading(path, workbook, archive, cfg, pool, engine_sheets)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- the file itself ----
@@ -513,21 +505,38 @@ def _col_index(letters: bytes) -> int:
 # ---- the sheets ----
 
 
-class _SheetReader:
+@dataclass(frozen=True, slots=True)
+class _Load:
+    """A sheet scanned and queued for loading on the worker thread."""
+
+    spec: Sheet
+    name: str
+    scan: _SheetScan
+    future: Future[tuple[_Merged, list[list[Any]]]]
+
+
+class Reading:
+    """The sheets of one workbook, loaded on a worker thread (see `reading`) and turned into
+    typed rows here as each arrives: the parse of one sheet overlaps the loading of the next."""
+
     def __init__(
         self,
+        path: Path,
         workbook: Any,
         archive: zipfile.ZipFile,
-        parts: dict[str, str],
         cfg: Config,
-        date1904: bool,
+        pool: ThreadPoolExecutor,
+        engine_sheets: bool | frozenset[str],
     ) -> None:
+        self.path = path
         self.workbook = workbook
         self.archive = archive
-        self.parts = parts
+        self.parts = _sheet_parts(archive)
+        self.present = set(archive.namelist())
         self.cfg = cfg
         self.lang = cfg.lang
-        self.date1904 = date1904
+        self.date1904 = _is_date1904(archive)
+        self.pool = pool
         self.problems: list[Problem] = []
         self.names: tuple[str, ...] = tuple(workbook.sheet_names)
         self.layouts: dict[str, SheetLayout] = {}
@@ -537,6 +546,79 @@ class _SheetReader:
         self.untrimmed: list[tuple[str, int, str, str]] = []
         self.engine_cells: dict[str, dict[str, list[Any]]] = {}
         self.stale_rows: dict[str, list[int]] = {}
+        self.typed: dict[str, tuple[Any, ...]] = {}  # sheet key → its typed rows
+        self.engine_rows: dict[str, list[list[Any]]] = {}
+        self.found: list[tuple[Sheet, str]] = []  # the sheets to read, in loading order
+        for spec in SHEETS:
+            name = self.find_sheet(spec)
+            if name is None:
+                if not spec.engine:
+                    self.sheet_missing(spec)
+            elif (
+                not spec.engine
+                or engine_sheets is True
+                or (isinstance(engine_sheets, frozenset) and spec.key in engine_sheets)
+            ):
+                self.found.append((spec, name))
+        self.loads: list[_Load] = []
+        self.taken: set[int] = set()
+        self.cells = 0  # the cell ranges queued so far, and the largest
+        self.largest = ("", 0, 0)
+        self._ledger: Book | None = None
+
+    def ledger(self) -> Book:
+        """The ledger sheets as typed rows (no engine sheets), and the problems found in them."""
+        if self._ledger is not None:
+            return self._ledger
+        builders = {
+            POOL.key: self.customers,
+            OPPORTUNITIES.key: self.opportunities,
+            ACTIVITIES.key: self.activities,
+            REPS.key: self.reps,
+        }
+        for index, (spec, _) in enumerate(self.found):
+            if not spec.engine and self.take(index) is not None:
+                self.typed[spec.key] = builders[spec.key]()
+        while len(self.loads) < len(self.found):  # the worker goes on with the engine sheets
+            self.submit_next()
+        self._ledger = Book(
+            self.path,
+            cast(tuple[Customer, ...], self.typed.get(POOL.key, ())),
+            cast(tuple[Opportunity, ...], self.typed.get(OPPORTUNITIES.key, ())),
+            cast(tuple[Activity, ...], self.typed.get(ACTIVITIES.key, ())),
+            cast(tuple[Rep, ...], self.typed.get(REPS.key, ())),
+            dict(self.layouts),
+            self.names,
+            self.date1904,
+            tuple(self.problems),
+            {},
+            tuple(self.untrimmed),
+            {
+                k: self.row_numbers[v.name]
+                for k, v in self.layouts.items()
+                if v.name in self.row_numbers
+            },
+            self.engine_cells,
+            self.stale_rows,
+        )
+        return self._ledger
+
+    def book(self, keys: Iterable[str] | None = None) -> Book:
+        """The ledger with the engine sheets read (those of `keys`, or all asked for): a
+        caller that needs the logs before Today does not wait for Today. Problems met in
+        engine sheets follow the ledger's."""
+        ledger, wanted = self.ledger(), None if keys is None else set(keys)
+        for index, (spec, _) in enumerate(self.found):
+            if not spec.engine or (wanted is not None and spec.key not in wanted):
+                continue
+            if (data := self.take(index)) is not None:
+                self.engine_rows[spec.key] = data[self.layouts[spec.key].header_row :]
+        return replace(
+            ledger,
+            layouts=dict(self.layouts),
+            problems=tuple(self.problems),
+            engine_rows=dict(self.engine_rows),
+        )
 
     def problem(
         self,
@@ -561,137 +643,83 @@ class _SheetReader:
                 return name
         return None
 
-    def read(
-        self,
-        path: Path,
-        engine_sheets: bool | frozenset[str],
-        meanwhile: Callable[[Book], Any] | None = None,
-    ) -> tuple[Book, Any]:
-        found: list[tuple[Sheet, str]] = []
-        for spec in SHEETS:
-            name = self.find_sheet(spec)
-            if name is None:
-                if not spec.engine:
-                    self.sheet_missing(spec)
-            elif (
-                not spec.engine
-                or engine_sheets is True
-                or (isinstance(engine_sheets, frozenset) and spec.key in engine_sheets)
-            ):
-                found.append((spec, name))
-        # python-calamine parses a sheet without holding the GIL: one worker thread loads the
-        # sheets in order while this one scans the next and turns loaded ones into typed rows.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnel-sync-read")
-        try:
-            loads = self.start_loading(pool, path, found)
-            for spec, name, scan, future in loads:
-                if not spec.engine:
-                    self.take(path, spec, name, scan, future)
-            book = Book(
-                path,
-                self.customers(),
-                self.opportunities(),
-                self.activities(),
-                self.reps(),
-                dict(self.layouts),
-                self.names,
-                self.date1904,
-                tuple(self.problems),
-                {},
-                tuple(self.untrimmed),
-                {
-                    k: self.row_numbers[v.name]
-                    for k, v in self.layouts.items()
-                    if v.name in self.row_numbers
-                },
-                self.engine_cells,
-                self.stale_rows,
-            )
-            result = meanwhile(book) if meanwhile is not None else None
-            engine_rows: dict[str, list[list[Any]]] = {}
-            for spec, name, scan, future in loads:
-                if spec.engine and (data := self.take(path, spec, name, scan, future)):
-                    engine_rows[spec.key] = data[self.layouts[spec.key].header_row :]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        full = replace(
-            book, layouts=self.layouts, problems=tuple(self.problems), engine_rows=engine_rows
-        )
-        return full, result
-
-    def start_loading(
-        self, pool: ThreadPoolExecutor, path: Path, found: list[tuple[Sheet, str]]
-    ) -> list[tuple[Sheet, str, _SheetScan, Future[tuple[_Merged, list[list[Any]]]]]]:
-        """Scan each sheet, then queue it for loading: a sheet reaching past limits.max_rows, or
-        sheets whose cell ranges (A1 to the last cell used) would take more memory than
+    def submit_next(self) -> None:
+        """Scan the next sheet and queue it for loading: a sheet reaching past limits.max_rows,
+        or sheets whose cell ranges (A1 to the last cell used) would take more memory than
         limits.max_unpacked_mb allows, are refused before python-calamine allocates them."""
+        spec, name = self.found[len(self.loads)]
         budget = self.cfg.limits.max_unpacked_mb * 1024 * 1024 // _BYTES_PER_CELL
-        present = set(self.archive.namelist())
-        total, largest = 0, ("", 0, 0)
-        loads = []
-        for spec, name in found:
-            part = self.parts.get(name)
-            scan = _SheetScan(0, 0, {})
-            if part is not None and part in present:
-                try:
-                    scan = _scan_sheet(self.archive, part, formulas=not spec.engine)
-                except (zipfile.BadZipFile, zlib.error, EOFError):
-                    raise WorkbookError(_msg(self.cfg, path, "truncated")) from None
-                except (RuntimeError, NotImplementedError) as e:  # an exotic zip entry
-                    detail = _short(e)
-                    raise WorkbookError(_msg(self.cfg, path, "unreadable", detail=detail)) from None
-            rows, cols = scan.last_row, scan.last_col
-            if rows > self.cfg.limits.max_rows:
+        part = self.parts.get(name)
+        scan = _SheetScan(0, 0, {})
+        if part is not None and part in self.present:
+            try:
+                scan = _scan_sheet(self.archive, part, formulas=not spec.engine)
+            except (zipfile.BadZipFile, zlib.error, EOFError):
+                raise WorkbookError(_msg(self.cfg, self.path, "truncated")) from None
+            except (RuntimeError, NotImplementedError) as e:  # an exotic zip entry
+                detail = _short(e)
                 raise WorkbookError(
-                    _msg(
-                        self.cfg,
-                        path,
-                        "rows-beyond",
-                        sheet=name,
-                        last=rows,
-                        rows=self.cfg.limits.max_rows,
-                    )
+                    _msg(self.cfg, self.path, "unreadable", detail=detail)
+                ) from None
+        rows, cols = scan.last_row, scan.last_col
+        if rows > self.cfg.limits.max_rows:
+            raise WorkbookError(
+                _msg(
+                    self.cfg,
+                    self.path,
+                    "rows-beyond",
+                    sheet=name,
+                    last=rows,
+                    rows=self.cfg.limits.max_rows,
                 )
-            total += rows * cols
-            if rows * cols > largest[1] * largest[2]:
-                largest = (name, rows, cols)
-            if total > budget:
-                sheet, rows, cols = largest
-                raise WorkbookError(
-                    _msg(
-                        self.cfg,
-                        path,
-                        "range-too-large",
-                        sheet=sheet,
-                        cell=f"{column_letter(cols)}{rows}",
-                        rows=rows,
-                        cols=cols,
-                        mb=self.cfg.limits.max_unpacked_mb,
-                    )
+            )
+        self.cells += rows * cols
+        if rows * cols > self.largest[1] * self.largest[2]:
+            self.largest = (name, rows, cols)
+        if self.cells > budget:
+            sheet, rows, cols = self.largest
+            raise WorkbookError(
+                _msg(
+                    self.cfg,
+                    self.path,
+                    "range-too-large",
+                    sheet=sheet,
+                    cell=f"{column_letter(cols)}{rows}",
+                    rows=rows,
+                    cols=cols,
+                    mb=self.cfg.limits.max_unpacked_mb,
                 )
-            loads.append((spec, name, scan, pool.submit(_load_sheet, self.workbook, name)))
-        return loads
+            )
+        self.loads.append(
+            _Load(spec, name, scan, self.pool.submit(_load_sheet, self.workbook, name))
+        )
 
-    def take(
-        self,
-        path: Path,
-        spec: Sheet,
-        name: str,
-        scan: _SheetScan,
-        future: Future[tuple[_Merged, list[list[Any]]]],
-    ) -> list[list[Any]] | None:
-        """A loaded sheet: its layout found and, for a ledger sheet, its cells checked."""
+    def take(self, index: int) -> list[list[Any]] | None:
+        """The sheet found[index], loaded, with its layout found and, for a ledger sheet, its
+        cells checked; None if it has no usable header (or was taken before)."""
+        if index in self.taken:
+            return None
+        self.taken.add(index)
+        # while the sheet is still loading, scan the next ones: the worker never waits for them
+        while len(self.loads) <= index or (
+            len(self.loads) < len(self.found) and not self.loads[index].future.done()
+        ):
+            self.submit_next()
+        load = self.loads[index]
+        spec, name = load.spec, load.name
         try:
-            merged, data = future.result()
+            merged, data = load.future.result()
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # pyo3's PanicException is a BaseException
             raise WorkbookError(
-                _msg(self.cfg, path, "unreadable", detail=f"{name}: {_short(e)}")
+                _msg(self.cfg, self.path, "unreadable", detail=f"{name}: {_short(e)}")
             ) from None
         if len(data) > self.cfg.limits.max_rows:
             raise WorkbookError(
-                _msg(self.cfg, path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows)
+                _msg(
+                    self.cfg, self.path, "too-many-rows", sheet=name, rows=self.cfg.limits.max_rows
+                )
             )
         layout = self.layout(spec, name, data)
         if layout is None:
@@ -699,7 +727,7 @@ class _SheetReader:
         self.layouts[spec.key] = layout
         if not spec.engine:
             self.rows[spec.key] = data
-            self.check_cells(layout, data, merged, scan.formulas)
+            self.check_cells(layout, data, merged, load.scan.formulas)
         return data
 
     def sheet_missing(self, spec: Sheet) -> None:

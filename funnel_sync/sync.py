@@ -28,7 +28,7 @@ from funnel_sync.plan import (
     SheetContent,
 )
 from funnel_sync.problems import Problem, count, sort_key
-from funnel_sync.read import Book, check_file, read_book_and
+from funnel_sync.read import Book, check_file, reading
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
@@ -119,41 +119,42 @@ def run_sync(
     to write (locked, changed, read-only, disk full) raise xlsx.WriteError."""
     timings: dict[str, float] = {}
     now = now or dt.datetime.combine(today, dt.time())
-    with _timed(timings, "read", progress):
-        check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
-        before = xlsx.fingerprint(path)
-
-        def validated(ledger: Book) -> tuple[Book, list[Problem]]:
-            with _timed(timings, "validate", progress):
-                return validate(ledger, cfg, today)
-
-        # the ledger is validated while the log sheets are still loading
-        full, (book, problems) = read_book_and(path, cfg, validated, checked=True)
-        # the validated book with its engine sheets, and what reading those found
-        problems += full.problems[len(book.problems) :]
-        book = replace(
-            book, layouts=full.layouts, problems=full.problems, engine_rows=full.engine_rows
-        )
-    with _timed(timings, "rules", progress):
-        ctx = build_context(
-            book,
-            cfg,
-            today,
-            now,
-            PoolState.from_rows(book.engine_rows.get(POOL_LOG.key, [])),
-            StageState.from_rows(book.engine_rows.get(STAGE_LOG.key, [])),
-        )
-        out = Outcome()
-        for rule in SYNC_RULES:
-            rule(ctx, out)
-        problems = _sorted(book, _current(book, problems + out.problems, out))
-    with _timed(timings, "plan", progress):
-        today_rows = today_sheet(ctx, out)
-        changes = plan(book, cfg, out, problems, today_rows)
+    check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
+    before = xlsx.fingerprint(path)
+    # python-calamine loads the sheets on a worker thread while this one works on what has
+    # arrived: the ledger is validated while the logs load, the rules run while Today loads
+    with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
+        with _timed(timings, "read", progress):
+            ledger = sheets.ledger()
+        with _timed(timings, "validate", progress):
+            book, problems = validate(ledger, cfg, today)
+        with _timed(timings, "rules", progress):
+            logs = sheets.book((POOL_LOG.key, STAGE_LOG.key))
+            ctx = build_context(
+                replace(book, layouts=logs.layouts, engine_rows=logs.engine_rows),
+                cfg,
+                today,
+                now,
+                PoolState.from_rows(logs.engine_rows.get(POOL_LOG.key, [])),
+                StageState.from_rows(logs.engine_rows.get(STAGE_LOG.key, [])),
+            )
+            out = Outcome()
+            for rule in SYNC_RULES:
+                rule(ctx, out)
+        with _timed(timings, "plan", progress):
+            full = sheets.book()
+            # the validated book with its engine sheets, and what reading those found
+            problems += full.problems[len(ledger.problems) :]
+            book = replace(
+                book, layouts=full.layouts, problems=full.problems, engine_rows=full.engine_rows
+            )
+            problems = _sorted(book, _current(book, problems + out.problems, out))
+            today_rows = today_sheet(ctx, out)
+            changes = plan(book, cfg, out, problems, today_rows)
     header_rows, counts, listed = _header_rows(book), out.counts, len(today_rows)
     # the rows read and the rules' working state are done with: their memory goes to the
     # writer (at 100k opportunities the peak of a sync is otherwise the two together)
-    del full, book, ctx, out, today_rows
+    del sheets, full, ledger, logs, book, ctx, out, today_rows
     with _timed(timings, "write", progress):
         if dry_run:
             result = xlsx.plan_changes(path, changes, header_rows=header_rows)
