@@ -1104,13 +1104,23 @@ def _parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[A
     types = set(map(type, raw))
     if len(_NUMBER_TYPES.intersection(types)) > 1:
         return list(map(parser, raw))
+    text = parser is parse.parse_text and types == {str}  # parse_text of a str, in C
     distinct = set(raw)
     if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
-        if parser is parse.parse_text and types == {str}:
-            return [v.strip(BLANK_CHARS) or None for v in raw]  # parse_text of a str, inline
-        return list(map(parser, raw))
-    parsed = {v: parser(v) for v in distinct}
+        return _stripped(raw) if text else list(map(parser, raw))
+    if text:
+        keys = list(distinct)
+        parsed = dict(zip(keys, _stripped(keys), strict=True))
+    else:
+        parsed = {v: parser(v) for v in distinct}
+    # one object per distinct value: calamine's copy of each cell's text can go
     return list(map(parsed.__getitem__, raw))
+
+
+def _stripped(texts: Sequence[str]) -> list[str | None]:
+    """parse_text of each str: stripped, None for blank (str.strip keeps an unchanged str)."""
+    out: list[str | None] = list(map(str.strip, texts, itertools.repeat(BLANK_CHARS)))
+    return [v or None for v in out] if "" in out else out
 
 
 def _blank(value: object) -> bool:
