@@ -276,7 +276,7 @@ def plan(
             elif col.field == "check":
                 values = list(map(checks.get, zip(repeat(layout.name), rows)))
             else:
-                values = list(map(out.cells.get, zip(repeat(spec.key), rows, repeat(col.field))))
+                values = list(map(out.cells[(spec.key, col.field)].get, rows))
             now = current.get(col.field) or [None] * len(rows)
             number = col.kind is Kind.INT
             for row, old, value in zip(rows, now, values, strict=True):

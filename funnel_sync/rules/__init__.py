@@ -55,7 +55,10 @@ class TodayItem:
 class Outcome:
     """Everything one sync decided: engine cell values, log rows, problems, reminders."""
 
-    cells: dict[tuple[str, int, str], CellValue] = field(default_factory=dict)
+    # engine cells per (sheet key, field): row → value (a column at a time for the plan)
+    cells: defaultdict[tuple[str, str], dict[int, CellValue]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
     owner_writes: dict[int, CellValue] = field(default_factory=dict)  # pool row → owner cell
     stage_log: list[list[CellValue]] = field(default_factory=list)
     pool_log: list[list[CellValue]] = field(default_factory=list)
@@ -70,6 +73,7 @@ class Outcome:
     # customer → (owner, days idle, limit, idle since, top class): worked out once, by the
     # ownership rule for owners unchanged today, and reused by recycling
     idleness: dict[str, tuple[str, int, int, dt.date, Stage | None]] = field(default_factory=dict)
+    won_customers: frozenset[str] = frozenset()  # with an opportunity at 成交: the pool rules'
 
 
 @dataclass

@@ -16,27 +16,29 @@ KEY = POOL.key
 NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
 
 
-def _has_won(ctx: Context, out: Outcome, customer_id: str) -> bool:
-    return any(
-        out.confirmed.get(o.opportunity_id) is Stage.WON
-        for o in ctx.by_customer.get(customer_id, ())
+def _won_customers(ctx: Context, out: Outcome) -> frozenset[str]:
+    """The customers with an opportunity counted at 成交 (stage_moves has run). The pool rules
+    work it out on entry, once rather than per customer (40k at the benchmark's 100k)."""
+    confirmed, won = out.confirmed.get, Stage.WON
+    return frozenset(
+        o.customer_id
+        for o in ctx.opportunities
+        if o.customer_id and confirmed(o.opportunity_id) is won
     )
 
 
 def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
     counts: Counter[str] = Counter()
+    won = frozenset() if ctx.cfg.pool.won_counts_toward_cap else out.won_customers
     for cid, owner in ctx.pool_state.owner.items():
-        if (
-            owner
-            and cid in ctx.customers
-            and (ctx.cfg.pool.won_counts_toward_cap or not _has_won(ctx, out, cid))
-        ):
+        if owner and cid in ctx.customers and cid not in won:
             counts[owner] += 1
     return counts
 
 
 def ownership(ctx: Context, out: Outcome) -> None:
     """Compare each customer's typed owner with the owner the engine last confirmed."""
+    out.won_customers = _won_customers(ctx, out)
     owned = _owned_counts(ctx, out)
     # A customer that recycling returns to the pool today no longer counts toward its
     # owner's cap: else a claim refused now would be accepted by a re-sync the same day.
@@ -54,8 +56,8 @@ def ownership(ctx: Context, out: Outcome) -> None:
         known_before = cid in ctx.pool_state.owner
         known = ctx.pool_state.owner.get(cid)
         row = c.source.row
-        out.cells[(KEY, row, "claimed_on")] = c.claimed_on
-        out.cells[(KEY, row, "released_on")] = c.released_on
+        out.cells[(KEY, "claimed_on")][row] = c.claimed_on
+        out.cells[(KEY, "released_on")][row] = c.released_on
         if not known_before and typed is None:
             out.owners[cid] = None
             continue
@@ -70,7 +72,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
             continue
         if typed is None:  # released (cleared, or 释放 typed)
             _log(ctx, out, c, "release", known, ctx.text("销售释放", "released by rep"), known)
-            out.cells[(KEY, row, "released_on")] = ctx.today
+            out.cells[(KEY, "released_on")][row] = ctx.today
             out.owners[cid] = None
             if known:
                 owned[known] -= 1
@@ -90,7 +92,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
             out.problems.append(
                 ctx.problem(POOL, row, "owner", "transfer-flagged", old=known, new=typed)
             )
-            out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.cells[(KEY, "claimed_on")][row] = ctx.today
             out.claimed[cid] = ctx.today
             out.owners[cid] = typed
             owned[known] -= 1
@@ -107,7 +109,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
         refusal = _refuse_claim(ctx, c, typed, owned, claims_today)
         if refusal is None:
             _log(ctx, out, c, "claim", typed, "", "")
-            out.cells[(KEY, row, "claimed_on")] = ctx.today
+            out.cells[(KEY, "claimed_on")][row] = ctx.today
             out.claimed[c.customer_id] = ctx.today
             out.owners[c.customer_id] = typed
             owned[typed] += 1
@@ -211,6 +213,7 @@ def recycling(ctx: Context, out: Outcome) -> None:
     """Customers whose owner logged no activity with them for too long return to the pool;
     the owner is warned `warn_before_recycle_days` ahead."""
     pool = ctx.cfg.pool
+    out.won_customers = _won_customers(ctx, out)
     for cid, c in ctx.customers.items():
         owner = out.owners.get(cid)
         if not owner:
@@ -232,7 +235,7 @@ def recycling(ctx: Context, out: Outcome) -> None:
                 limit=limit,
             )
             _log(ctx, out, c, "recycle", owner, reason, owner)
-            out.cells[(KEY, row, "released_on")] = ctx.today
+            out.cells[(KEY, "released_on")][row] = ctx.today
             out.owners[cid] = None
             out.reminders[(KEY, row)].append(_recycled_text(ctx, ctx.today, owner, reason))
             out.counts["recycles"] += 1
@@ -258,7 +261,7 @@ def _idleness(
     """(days idle, the limit for its highest open class, idle since, that class) of an owned
     customer; None for one never recycled (locked, or with a won opportunity)."""
     cid = c.customer_id
-    if c.locked or _has_won(ctx, out, cid):
+    if c.locked or cid in out.won_customers:
         return None
     known = out.idleness.get(cid)
     if known is not None and known[0] == owner and cid not in out.claimed:

@@ -24,46 +24,61 @@ ADVICE = {
 
 def contact_cadence(ctx: Context, out: Outcome) -> None:
     """last_contact, next_contact_due, overdue_days, days_in_stage, and the reminder text."""
-    # looked up once, not per opportunity (100k of them at the benchmark's largest size)
+    # everything looked up once, not per opportunity (100k of them at the benchmark's largest)
     cadences = {stage: ctx.cfg.cadence(stage) or 30 for stage in Stage}
-    add, between, today, cells = ctx.days.add, ctx.days.between, ctx.today, out.cells
+    targets = {stage: ctx.cfg.stages.target_days.get(stage.key) for stage in Stage}
+    advice = {stage: zh if ctx.lang == "zh" else en for stage, (zh, en) in ADVICE.items()}
+    add, between, today = ctx.days.add, ctx.days.between, ctx.today
+    in_stage_cells = out.cells[(OPPS, "days_in_stage")]
+    last_cells = out.cells[(OPPS, "last_contact")]
+    due_cells = out.cells[(OPPS, "next_contact_due")]
+    overdue_cells = out.cells[(OPPS, "overdue_days")]
+    confirmed, entered_on = out.confirmed.get, out.entered
+    own_touch, shared_touch = ctx.last_touch.get, ctx.customer_any_touch.get
+    customer_of, today_list, reminders = ctx.customers.get, out.today, out.reminders
+    due_text = ctx.text("今天应联系", "contact due today")
+    overdue, stalled = 0, 0
     for o in ctx.opportunities:
-        stage = out.confirmed.get(o.opportunity_id)
+        stage = confirmed(o.opportunity_id)
         row = o.source.row
         if stage is None or stage is Stage.LOST:
-            for f in ("days_in_stage", "last_contact", "next_contact_due", "overdue_days"):
-                cells[(OPPS, row, f)] = None
+            in_stage_cells[row] = last_cells[row] = due_cells[row] = overdue_cells[row] = None
             continue
-        entered = out.entered[o.opportunity_id]
-        last = _last_contact(ctx, o)
-        due = add(max(last, entered) if last else entered, cadences[stage])
-        overdue = max(0, between(due, today))
-        in_stage = max(0, between(entered, today))
-        cells[(OPPS, row, "days_in_stage")] = in_stage
-        cells[(OPPS, row, "last_contact")] = last
-        cells[(OPPS, row, "next_contact_due")] = due
-        cells[(OPPS, row, "overdue_days")] = overdue or None
+        entered = entered_on[o.opportunity_id]
+        # the last activity on the opportunity, or on its customer without one
+        last = own_touch(o.opportunity_id)
+        if o.customer_id and (shared := shared_touch(o.customer_id)) is not None:
+            last = shared if last is None or shared > last else last
+        due = add(last if last is not None and last > entered else entered, cadences[stage])
+        late = between(due, today)
+        late = late if late > 0 else 0
+        in_stage = between(entered, today)
+        in_stage = in_stage if in_stage > 0 else 0
+        in_stage_cells[row] = in_stage
+        last_cells[row] = last
+        due_cells[row] = due
+        overdue_cells[row] = late or None
         owner = o.owner or ""
-        customer = ctx.customers.get(o.customer_id or "")
+        customer = customer_of(o.customer_id or "")
         if stage is Stage.WON:
-            _won(ctx, out, o, customer, due, overdue, entered)
+            _won(ctx, out, o, customer, due, late, entered)
             continue
         notes: list[str] = []  # joined to the row's other reminders only if any
-        if overdue:
+        if late:
             text = ctx.text(
-                "逾期 {n} 天未联系: 今天联系", "{n} days overdue: contact today", n=overdue
+                "逾期 {n} 天未联系: 今天联系", "{n} days overdue: contact today", n=late
             )
             notes.append(text)
-            out.today.append(
-                TodayItem(owner, stage, "overdue", overdue, customer, o.opportunity_id, text)
+            today_list.append(
+                TodayItem(owner, stage, "overdue", late, customer, o.opportunity_id, text)
             )
-            out.counts["overdue"] += 1
-        elif due == ctx.today:
-            text = ctx.text("今天应联系", "contact due today")
-            notes.append(text)
-            out.today.append(TodayItem(owner, stage, "due", 0, customer, o.opportunity_id, text))
-        target = ctx.cfg.stages.target_days.get(stage.key)
-        zh, en = ADVICE[stage]
+            overdue += 1
+        elif due == today:
+            notes.append(due_text)
+            today_list.append(
+                TodayItem(owner, stage, "due", 0, customer, o.opportunity_id, due_text)
+            )
+        target = targets[stage]
         if target is not None and in_stage > target:
             text = ctx.text(
                 "在 {s} 停留 {n} 天 (计划 {t} 天): {a}",
@@ -71,34 +86,29 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
                 s=stage.code,
                 n=in_stage,
                 t=target,
-                a=zh if ctx.lang == "zh" else en,
+                a=advice[stage],
             )
             notes.append(text)
-            out.today.append(
+            today_list.append(
                 TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
             )
-            out.counts["stalled"] += 1
-        elif o.planned_advance is not None and o.planned_advance < ctx.today:
+            stalled += 1
+        elif o.planned_advance is not None and o.planned_advance < today:
             text = ctx.text(
                 "计划进阶日 {d} 已过: 推进或更新计划",
                 "planned advance {d} has passed: move it or re-plan",
                 d=o.planned_advance.isoformat(),
             )
             notes.append(text)
-            out.today.append(
+            today_list.append(
                 TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
             )
-            out.counts["stalled"] += 1
+            stalled += 1
         if notes:
-            out.reminders[(OPPS, row)].extend(notes)
-
-
-def _last_contact(ctx: Context, o: Opportunity) -> dt.date | None:
-    own = ctx.last_touch.get(o.opportunity_id)
-    shared = ctx.customer_any_touch.get(o.customer_id) if o.customer_id else None
-    if own is None or shared is None:
-        return own if shared is None else shared
-    return max(own, shared)
+            reminders[(OPPS, row)].extend(notes)
+    for key, n in (("overdue", overdue), ("stalled", stalled)):
+        if n:
+            out.counts[key] += n
 
 
 def _won(

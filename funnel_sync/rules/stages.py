@@ -40,13 +40,13 @@ def stage_moves(ctx: Context, out: Outcome) -> None:
                     _log(ctx, out, o, confirmed, typed, "rejected", message.message)
         row = o.source.row
         if confirmed is None:  # blank, unreadable or refused on first sight: not in the funnel
-            out.cells[(KEY, row, "confirmed_stage")] = None
-            out.cells[(KEY, row, "stage_entered_on")] = None
+            out.cells[(KEY, "confirmed_stage")][row] = None
+            out.cells[(KEY, "stage_entered_on")][row] = None
             continue
         out.confirmed[o.opportunity_id] = confirmed
         out.entered[o.opportunity_id] = entered or ctx.today
-        out.cells[(KEY, row, "confirmed_stage")] = confirmed.code
-        out.cells[(KEY, row, "stage_entered_on")] = entered or ctx.today
+        out.cells[(KEY, "confirmed_stage")][row] = confirmed.code
+        out.cells[(KEY, "stage_entered_on")][row] = entered or ctx.today
 
 
 def _log(
