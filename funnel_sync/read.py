@@ -512,7 +512,6 @@ class _Load:
     spec: Sheet
     name: str
     scan: _SheetScan
-    future: Future[tuple[_Merged, list[list[Any]]]]
 
 
 class Reading:
@@ -561,6 +560,8 @@ class Reading:
             ):
                 self.found.append((spec, name))
         self.loads: list[_Load] = []
+        # by index in loads, until taken (a future holds on to the rows it loaded)
+        self.futures: dict[int, Future[tuple[_Merged, list[list[Any]]]]] = {}
         self.taken: set[int] = set()
         self.cells = 0  # the cell ranges queued so far, and the largest
         self.largest = ("", 0, 0)
@@ -619,6 +620,12 @@ class Reading:
             problems=tuple(self.problems),
             engine_rows=dict(self.engine_rows),
         )
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Forget the rows of these engine sheets once the caller is done with them (their
+        layouts stay): at 100k opportunities the StageLog alone is 240k rows."""
+        for key in keys:
+            self.engine_rows.pop(key, None)
 
     def problem(
         self,
@@ -690,9 +697,8 @@ class Reading:
                     mb=self.cfg.limits.max_unpacked_mb,
                 )
             )
-        self.loads.append(
-            _Load(spec, name, scan, self.pool.submit(_load_sheet, self.workbook, name))
-        )
+        self.futures[len(self.loads)] = self.pool.submit(_load_sheet, self.workbook, name)
+        self.loads.append(_Load(spec, name, scan))
 
     def take(self, index: int) -> list[list[Any]] | None:
         """The sheet found[index], loaded, with its layout found and, for a ledger sheet, its
@@ -702,13 +708,13 @@ class Reading:
         self.taken.add(index)
         # while the sheet is still loading, scan the next ones: the worker never waits for them
         while len(self.loads) <= index or (
-            len(self.loads) < len(self.found) and not self.loads[index].future.done()
+            len(self.loads) < len(self.found) and not self.futures[index].done()
         ):
             self.submit_next()
         load = self.loads[index]
         spec, name = load.spec, load.name
         try:
-            merged, data = load.future.result()
+            merged, data = self.futures.pop(index).result()
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # pyo3's PanicException is a BaseException

@@ -130,13 +130,14 @@ def run_sync(
             book, problems = validate(ledger, cfg, today)
         with _timed(timings, "rules", progress):
             logs = sheets.book((POOL_LOG.key, STAGE_LOG.key))
+            pool_state = PoolState.from_rows(logs.engine_rows.get(POOL_LOG.key, []))
+            stage_state = StageState.from_rows(logs.engine_rows.get(STAGE_LOG.key, []))
+            # the rules need the logs' layouts, not their rows: those go while Today loads
+            sheets.release((POOL_LOG.key, STAGE_LOG.key))
+            layouts = logs.layouts
+            del logs
             ctx = build_context(
-                replace(book, layouts=logs.layouts, engine_rows=logs.engine_rows),
-                cfg,
-                today,
-                now,
-                PoolState.from_rows(logs.engine_rows.get(POOL_LOG.key, [])),
-                StageState.from_rows(logs.engine_rows.get(STAGE_LOG.key, [])),
+                replace(book, layouts=layouts), cfg, today, now, pool_state, stage_state
             )
             out = Outcome()
             for rule in SYNC_RULES:
@@ -154,7 +155,7 @@ def run_sync(
     header_rows, counts, listed = _header_rows(book), out.counts, len(today_rows)
     # the rows read and the rules' working state are done with: their memory goes to the
     # writer (at 100k opportunities the peak of a sync is otherwise the two together)
-    del sheets, full, ledger, logs, book, ctx, out, today_rows
+    del sheets, full, ledger, book, ctx, out, today_rows
     with _timed(timings, "write", progress):
         if dry_run:
             result = xlsx.plan_changes(path, changes, header_rows=header_rows)
