@@ -6,9 +6,8 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from openpyxl.styles.numbers import is_date_format
-
 from ..plan import DATE_FORMAT, DATETIME_FORMAT, CellValue, SheetContent
+from ._numfmt import is_date_format
 from ._styles import StyleBook
 from ._values import Held, held, held_value, same, value_xml, want
 from ._xml import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-
+from ._numfmt import builtin_formats, is_date_format
 from ._xml import attrs, escape_attr, unescape
 
 # Built-in ids that are dates: the standard ones plus the East Asian locale date formats.
@@ -110,7 +109,7 @@ class StyleBook:
     def format_code(self, s: int | None) -> str:
         a = attrs(_split_element(self._xf(s))[1])
         fid = int(a.get(b"numFmtId", b"0"))
-        return self.numfmts.get(fid) or BUILTIN_FORMATS.get(fid, "General")
+        return self.numfmts.get(fid) or builtin_formats().get(fid, "General")
 
     def is_date(self, s: int | None) -> bool:
         key = -1 if s is None else s
@@ -129,7 +128,7 @@ class StyleBook:
         for fid, existing in self.numfmts.items():
             if existing == code:
                 return fid
-        for fid, existing in BUILTIN_FORMATS.items():
+        for fid, existing in builtin_formats().items():
             if existing == code and fid < 50:
                 return fid
         fid = max([163, *self.numfmts]) + 1

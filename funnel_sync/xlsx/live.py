@@ -24,8 +24,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from openpyxl.styles.numbers import is_date_format
-
 from ..plan import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -35,6 +33,7 @@ from ..plan import (
     NewColumn,
     SheetContent,
 )
+from ._numfmt import is_date_format
 from ._values import want
 from .errors import SheetNotFound, WorkbookChanged, WorkbookReadOnly, WriteError
 from .safety import Fingerprint, check_locked, fingerprint, make_backup, owner_files
