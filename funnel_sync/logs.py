@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
+from operator import itemgetter
 from typing import Any
 
-from funnel_sync.parse import normalize_key, parse_date, parse_text
+from funnel_sync.parse import normalize_key, parse_column, parse_date, parse_text
 
 # PoolLog actions and StageLog results: a stable code and its label per language.
 POOL_ACTIONS: dict[str, tuple[str, str]] = {
@@ -130,26 +133,21 @@ class StageState:
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> StageState:
-        """Rows in StageLog column order: time, opportunity, from, to, result, reason, owner."""
-        state = cls()
-        labels: dict[str, str | None] = {}  # a log of 200k rows holds a few labels
-        for row in rows:
-            cells = row if len(row) >= 7 else list(row) + [""] * (7 - len(row))
-            raw = cells[4]
-            if raw.__class__ is str:
-                if raw not in labels:
-                    labels[raw] = _decode(_STAGE_CODES, raw)
-                result = labels[raw]
-            else:
-                result = _decode(_STAGE_CODES, raw)
-            if result is None:
-                continue
-            opp = parse_text(cells[1])
-            if not opp:
-                continue
-            state.seen = True
-            if result == "rejected":
-                state.last_rejected[opp] = parse_text(cells[3]) or ""
-            else:
-                state.last_rejected.pop(opp, None)
+        """Rows in StageLog column order: time, opportunity, from, to, result, reason, owner.
+
+        Read a column at a time (240k rows at 100k opportunities): only the opportunities
+        with a rejected row are followed row by row, and those are few."""
+        rows = list(rows)
+        if min(map(len, rows), default=7) < 7:
+            rows = [list(r) + [""] * (7 - len(r)) for r in rows]
+        opps = parse_column(parse_text, list(map(itemgetter(1), rows)))
+        results = parse_column(lambda v: _decode(_STAGE_CODES, v), list(map(itemgetter(4), rows)))
+        state = cls(seen=any(map(all, zip(opps, results, strict=True))))
+        rejected = map(operator.eq, results, repeat("rejected"))
+        followed = set(compress(opps, rejected)) - {None, ""}
+        for i in compress(count(), map(followed.__contains__, opps)):
+            if results[i] == "rejected":
+                state.last_rejected[opps[i]] = parse_text(rows[i][3]) or ""
+            elif results[i] is not None:
+                state.last_rejected.pop(opps[i], None)
         return state

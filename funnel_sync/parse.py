@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import numbers
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from funnel_sync.model import ActivityKind, MonthDay, Stage
 
@@ -651,3 +654,38 @@ def _regions_from_str(text: str) -> tuple[frozenset[str], bool] | None:
     if any(_fold(region) in _ALL_REGIONS for region in regions):
         return frozenset(), True
     return frozenset(regions), False
+
+
+# ------------------------------------------------------------------------------------- columns
+
+
+_NUMBER_TYPES = frozenset({bool, int, float})
+
+
+def parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[Any]:
+    """`parser` of every value, calling it once per distinct value (names, classes, dates and
+    kinds repeat down a column) unless 1, 1.0 and True, equal as dict keys, are mixed."""
+    types = set(map(type, raw))
+    if len(_NUMBER_TYPES.intersection(types)) > 1:
+        return list(map(parser, raw))
+    text = parser is parse_text and types == {str}  # parse_text of a str, in C
+    distinct = set(raw)
+    if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
+        return _stripped(raw) if text else list(map(parser, raw))
+    if text and len(distinct) * 8 > len(raw):
+        # IDs repeated a few times (an opportunity's activities): stripping each in order
+        # beats the memo's lookups; the memo is for names and kinds, to keep one copy of each
+        return _stripped(raw)
+    if text:
+        keys = list(distinct)
+        parsed = dict(zip(keys, _stripped(keys), strict=True))
+    else:
+        parsed = {v: parser(v) for v in distinct}
+    # one object per distinct value: calamine's copy of each cell's text can go
+    return list(map(parsed.__getitem__, raw))
+
+
+def _stripped(texts: Sequence[str]) -> list[str | None]:
+    """parse_text of each str: stripped, None for blank (str.strip keeps an unchanged str)."""
+    out: list[str | None] = list(map(str.strip, texts, itertools.repeat(BLANK_CHARS)))
+    return [v or None for v in out] if "" in out else out

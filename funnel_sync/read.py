@@ -912,7 +912,7 @@ class Reading:
         for f, col_index in layout.columns.items():
             col = spec.column(f)
             raw = transposed[col_index - 1] if col_index <= len(transposed) else [""] * len(numbers)
-            values = _parse_column(self.parser(col.kind), raw)
+            values = parse.parse_column(self.parser(col.kind), raw)
             if col.is_engine:
                 self.engine_cells.setdefault(key, {})[f] = list(raw)
             if f in NAME_FIELDS and any(
@@ -1099,34 +1099,6 @@ def _make(cls: type[_T]) -> Callable[[Iterable[Any]], _T]:
 
 def _sources(sheet: str, numbers: list[int]) -> Iterator[Source]:
     return map(_make(Source), zip(itertools.repeat(sheet), numbers))
-
-
-_NUMBER_TYPES = frozenset({bool, int, float})
-
-
-def _parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[Any]:
-    """`parser` of every value, calling it once per distinct value (names, classes, dates and
-    kinds repeat down a column) unless 1, 1.0 and True, equal as dict keys, are mixed."""
-    types = set(map(type, raw))
-    if len(_NUMBER_TYPES.intersection(types)) > 1:
-        return list(map(parser, raw))
-    text = parser is parse.parse_text and types == {str}  # parse_text of a str, in C
-    distinct = set(raw)
-    if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
-        return _stripped(raw) if text else list(map(parser, raw))
-    if text:
-        keys = list(distinct)
-        parsed = dict(zip(keys, _stripped(keys), strict=True))
-    else:
-        parsed = {v: parser(v) for v in distinct}
-    # one object per distinct value: calamine's copy of each cell's text can go
-    return list(map(parsed.__getitem__, raw))
-
-
-def _stripped(texts: Sequence[str]) -> list[str | None]:
-    """parse_text of each str: stripped, None for blank (str.strip keeps an unchanged str)."""
-    out: list[str | None] = list(map(str.strip, texts, itertools.repeat(BLANK_CHARS)))
-    return [v or None for v in out] if "" in out else out
 
 
 def _blank(value: object) -> bool:

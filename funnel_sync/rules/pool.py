@@ -9,22 +9,11 @@ from funnel_sync.logs import POOL_ACTIONS, label
 from funnel_sync.model import Customer, Stage
 from funnel_sync.plan import CellValue
 from funnel_sync.problems import Problem
-from funnel_sync.rules import Context, Outcome, TodayItem
+from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
 from funnel_sync.schema import POOL, REPS
 
 KEY = POOL.key
 NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
-
-
-def _won_customers(ctx: Context, out: Outcome) -> frozenset[str]:
-    """The customers with an opportunity counted at 成交 (stage_moves has run). The pool rules
-    work it out on entry, once rather than per customer (40k at the benchmark's 100k)."""
-    confirmed, won = out.confirmed.get, Stage.WON
-    return frozenset(
-        o.customer_id
-        for o in ctx.opportunities
-        if o.customer_id and confirmed(o.opportunity_id) is won
-    )
 
 
 def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
@@ -38,7 +27,7 @@ def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
 
 def ownership(ctx: Context, out: Outcome) -> None:
     """Compare each customer's typed owner with the owner the engine last confirmed."""
-    out.won_customers = _won_customers(ctx, out)
+    out.won_customers = won_customers(ctx, out)
     owned = _owned_counts(ctx, out)
     # A customer that recycling returns to the pool today no longer counts toward its
     # owner's cap: else a claim refused now would be accepted by a re-sync the same day.
@@ -213,7 +202,7 @@ def recycling(ctx: Context, out: Outcome) -> None:
     """Customers whose owner logged no activity with them for too long return to the pool;
     the owner is warned `warn_before_recycle_days` ahead."""
     pool = ctx.cfg.pool
-    out.won_customers = _won_customers(ctx, out)
+    out.won_customers = won_customers(ctx, out)
     for cid, c in ctx.customers.items():
         owner = out.owners.get(cid)
         if not owner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from funnel_sync.model import Customer, Opportunity, Stage
-from funnel_sync.rules import Context, Outcome, TodayItem
+from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
 from funnel_sync.schema import OPPORTUNITIES, POOL
 
 OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
@@ -161,14 +161,11 @@ def important_days(ctx: Context, out: Outcome) -> None:
     """Birthdays, company anniversaries and public holidays ahead, for won customers."""
     ahead = ctx.cfg.reminders.lookahead_days
     holidays = ctx.days.holidays_within(ahead)
+    confirmed, with_won = out.confirmed.get, won_customers(ctx, out)
     for cid, c in ctx.customers.items():
-        won = [
-            o
-            for o in ctx.by_customer.get(cid, ())
-            if out.confirmed.get(o.opportunity_id) is Stage.WON
-        ]
-        if not won:
+        if cid not in with_won:  # most customers: no won opportunity to look for
             continue
+        won = [o for o in ctx.by_customer.get(cid, ()) if confirmed(o.opportunity_id) is Stage.WON]
         owner = out.owners.get(cid) or won[0].owner or ""
         events: list[tuple[dt.date, str]] = []
         if c.contact_birthday is not None:
