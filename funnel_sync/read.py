@@ -104,11 +104,14 @@ def reading(
     *,
     engine_sheets: bool | frozenset[str] = False,
     checked: bool = False,
+    idle: Callable[[], object] | None = None,
 ) -> Iterator[Reading]:
     """A workbook being read, for a caller with work to do on the ledger before it needs the
     engine's sheets: python-calamine loads the sheets in order on a worker thread, so that what
     the caller does with Reading.ledger() (the sync validates; at 100k opportunities, seconds)
-    runs while the logs and Today are still loading. Reading.book() waits for those."""
+    runs while the logs and Today are still loading. Reading.book() waits for those.
+    `idle`: run once, the first time this thread would otherwise wait for a sheet to load (the
+    report imports pandas there: a third of a second that costs nothing then)."""
     if not checked:
         check_file(path, cfg)
     try:
@@ -122,7 +125,7 @@ def reading(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnel-sync-read")
     try:
         with zipfile.ZipFile(path) as archive:
-            yield Reading(path, workbook, archive, cfg, pool, engine_sheets)
+            yield Reading(path, workbook, archive, cfg, pool, engine_sheets, idle)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -526,6 +529,7 @@ class Reading:
         cfg: Config,
         pool: ThreadPoolExecutor,
         engine_sheets: bool | frozenset[str],
+        idle: Callable[[], object] | None = None,
     ) -> None:
         self.path = path
         self.workbook = workbook
@@ -536,6 +540,7 @@ class Reading:
         self.lang = cfg.lang
         self.date1904 = _is_date1904(archive)
         self.pool = pool
+        self.idle = idle
         self.problems: list[Problem] = []
         self.names: tuple[str, ...] = tuple(workbook.sheet_names)
         self.layouts: dict[str, SheetLayout] = {}
@@ -713,8 +718,12 @@ class Reading:
             self.submit_next()
         load = self.loads[index]
         spec, name = load.spec, load.name
+        future = self.futures.pop(index)
+        if self.idle is not None and not future.done():
+            idle, self.idle = self.idle, None
+            idle()
         try:
-            merged, data = self.futures.pop(index).result()
+            merged, data = future.result()
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # pyo3's PanicException is a BaseException
