@@ -15,7 +15,7 @@ from operator import attrgetter
 from typing import Any
 
 from funnel_sync.config import Config
-from funnel_sync.model import Opportunity, Stage
+from funnel_sync.model import Activity, Customer, Opportunity, Stage
 from funnel_sync.parse import normalize_key
 from funnel_sync.problems import Problem, make, sort_key
 from funnel_sync.read import Book, SheetLayout
@@ -78,60 +78,67 @@ def unique_ids(book: Book, ctx: Context) -> Iterator[Problem]:
 
 
 def references(book: Book, ctx: Context) -> Iterator[Problem]:
-    """Opportunities and activities point at customers, opportunities and reps that exist.
+    """Opportunities point at customers that exist."""
+    if POOL.key in book.layouts:
+        yield from _unknown_customers(book, ctx, OPPORTUNITIES, book.opportunities)
+
+
+def activity_references(book: Book, ctx: Context) -> Iterator[Problem]:
+    """Activities point at customers and opportunities that exist, and agree with them.
 
     Each distinct reference is judged once and only the rows holding a wrong one are visited
     (400k activities at 100k opportunities, nearly all of them right)."""
+    acts = book.activities
+    if POOL.key in book.layouts:
+        yield from _unknown_customers(book, ctx, ACTIVITIES, acts)
+    if OPPORTUNITIES.key not in book.layouts:
+        return
     loc = _Located(book, ctx)
-    customers = frozenset(map(_CUSTOMER_ID, book.customers))
     ops = book.opportunities
     # a duplicate ID: the first row counts
     opportunities = dict(zip(map(_OPPORTUNITY_ID, reversed(ops)), reversed(ops), strict=True))
-    pool, opps = loc.title(POOL), loc.title(OPPORTUNITIES)
-    acts = book.activities
-    if POOL.key in book.layouts:
-        for spec, items in ((OPPORTUNITIES, ops), (ACTIVITIES, acts)):
-            ids = list(map(_CUSTOMER_ID, items))
-            unknown = {c for c in set(ids) if c and c not in customers}
-            for i in _indexes(ids, unknown):
-                yield loc.at(
-                    spec,
-                    items[i].source.row,
-                    "customer_id",
-                    "customer-unknown",
-                    value=ids[i],
-                    pool=pool,
-                )
-    if OPPORTUNITIES.key in book.layouts:
-        oids = list(map(_OPPORTUNITY_ID, acts))
-        cids = list(map(_CUSTOMER_ID, acts))
-        rows = set(_indexes(oids, {x for x in set(oids) if x and x not in opportunities}))
-        # each activity's customer as its opportunity has it; its own where there is none
-        theirs = {k: o.customer_id for k, o in opportunities.items() if k and o.customer_id}
-        differ = map(operator.ne, map(theirs.get, oids, cids), cids)
-        rows.update(i for i in itertools.compress(itertools.count(), differ) if cids[i])
-        for i in sorted(rows):
-            a = acts[i]
-            opp = opportunities.get(a.opportunity_id or "")
-            if opp is None:
-                yield loc.at(
-                    ACTIVITIES,
-                    a.source.row,
-                    "opportunity_id",
-                    "opportunity-unknown",
-                    value=a.opportunity_id,
-                    opportunities=opps,
-                )
-            else:
-                yield loc.at(
-                    ACTIVITIES,
-                    a.source.row,
-                    "customer_id",
-                    "opportunity-customer-mismatch",
-                    value=a.opportunity_id,
-                    expected=opp.customer_id,
-                    actual=a.customer_id,
-                )
+    opps = loc.title(OPPORTUNITIES)
+    oids = list(map(_OPPORTUNITY_ID, acts))
+    cids = list(map(_CUSTOMER_ID, acts))
+    rows = set(_indexes(oids, {x for x in set(oids) if x and x not in opportunities}))
+    # each activity's customer as its opportunity has it; its own where there is none
+    theirs = {k: o.customer_id for k, o in opportunities.items() if k and o.customer_id}
+    differ = map(operator.ne, map(theirs.get, oids, cids), cids)
+    rows.update(i for i in itertools.compress(itertools.count(), differ) if cids[i])
+    for i in sorted(rows):
+        a = acts[i]
+        opp = opportunities.get(a.opportunity_id or "")
+        if opp is None:
+            yield loc.at(
+                ACTIVITIES,
+                a.source.row,
+                "opportunity_id",
+                "opportunity-unknown",
+                value=a.opportunity_id,
+                opportunities=opps,
+            )
+        else:
+            yield loc.at(
+                ACTIVITIES,
+                a.source.row,
+                "customer_id",
+                "opportunity-customer-mismatch",
+                value=a.opportunity_id,
+                expected=opp.customer_id,
+                actual=a.customer_id,
+            )
+
+
+def _unknown_customers(
+    book: Book, ctx: Context, spec: Sheet, items: Sequence[Opportunity] | Sequence[Activity]
+) -> Iterator[Problem]:
+    loc = _Located(book, ctx)
+    customers = frozenset(map(_CUSTOMER_ID, book.customers))
+    pool = loc.title(POOL)
+    ids = list(map(_CUSTOMER_ID, items))
+    for i in _indexes(ids, {c for c in set(ids) if c and c not in customers}):
+        row = items[i].source.row
+        yield loc.at(spec, row, "customer_id", "customer-unknown", value=ids[i], pool=pool)
 
 
 _CUSTOMER_ID = attrgetter("customer_id")
@@ -147,28 +154,39 @@ def _indexes(values: Iterable[object], wanted: AbstractSet[Any]) -> list[int]:
 
 
 def known_reps(book: Book, ctx: Context) -> Iterator[Problem]:
-    """Every owner and activity rep is on the Reps sheet (names were canonicalised on read)."""
+    """Every owner is on the Reps sheet (names were canonicalised on read)."""
+    names = {r.name for r in book.reps}
+    yield from _strangers(
+        book,
+        ctx,
+        [(POOL, c.source.row, "owner", c.owner) for c in book.customers if c.owner not in names]
+        + [
+            (OPPORTUNITIES, o.source.row, "owner", o.owner)
+            for o in book.opportunities
+            if o.owner not in names
+        ],
+    )
+
+
+def activity_reps(book: Book, ctx: Context) -> Iterator[Problem]:
+    """Every activity's rep is on the Reps sheet."""
+    names = {r.name for r in book.reps}
+    acts = book.activities
+    reps = list(map(attrgetter("rep"), acts))
+    strangers = _indexes(reps, {r for r in set(reps) if r not in names})
+    rows = [(ACTIVITIES, acts[i].source.row, "rep", reps[i]) for i in strangers]
+    yield from _strangers(book, ctx, rows)
+
+
+def _strangers(
+    book: Book, ctx: Context, rows: list[tuple[Sheet, int, str, str | None]]
+) -> Iterator[Problem]:
+    """rep-unknown for each of these rows naming someone not on the Reps sheet."""
     if REPS.key not in book.layouts:
         return
     loc = _Located(book, ctx)
     names = {r.name for r in book.reps}
     reps_title = loc.title(REPS)
-    rows: list[tuple[Sheet, int, str, str | None]] = []  # only the rows naming a stranger
-    rows += [
-        (POOL, c.source.row, "owner", c.owner)
-        for c in book.customers
-        if c.owner and c.owner not in names
-    ]
-    rows += [
-        (OPPORTUNITIES, o.source.row, "owner", o.owner)
-        for o in book.opportunities
-        if o.owner and o.owner not in names
-    ]
-    rows += [
-        (ACTIVITIES, a.source.row, "rep", a.rep)
-        for a in book.activities
-        if a.rep and a.rep not in names
-    ]
     for spec, row, field, name in rows:
         if name and name not in names:
             close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.5)
@@ -191,7 +209,7 @@ def amounts(book: Book, ctx: Context) -> Iterator[Problem]:
 
 
 def dates(book: Book, ctx: Context) -> Iterator[Problem]:
-    """Plausible dates: nothing years ahead by a typo; activities not in the future."""
+    """Plausible dates: nothing years ahead by a typo."""
     loc = _Located(book, ctx)
     limit = (
         ctx.today.replace(year=ctx.today.year + ctx.cfg.reminders.far_future_years)
@@ -210,6 +228,11 @@ def dates(book: Book, ctx: Context) -> Iterator[Problem]:
                     header=ctx.cfg.header(OPPORTUNITIES, field),
                     value=value.isoformat(),
                 )
+
+
+def activity_dates(book: Book, ctx: Context) -> Iterator[Problem]:
+    """Activities are not in the future."""
+    loc = _Located(book, ctx)
     header = ctx.cfg.header(ACTIVITIES, "date")
     for a in book.activities:
         if a.date is not None and a.date > ctx.today:
@@ -309,7 +332,9 @@ def _fields(fields: list[str], cfg: Config) -> str:
     return "、".join(names) if cfg.lang == "zh" else ", ".join(names)
 
 
-VALIDATIONS: list[Validation] = [
+#: The validations of every sheet but the activities, then those of the activities: the sync
+#: runs the first while the activities are still loading (see prepare).
+LEDGER_VALIDATIONS: list[Validation] = [
     unique_ids,
     references,
     known_reps,
@@ -318,98 +343,154 @@ VALIDATIONS: list[Validation] = [
     emails,
     stage_moves,
 ]
+ACTIVITY_VALIDATIONS: list[Validation] = [activity_references, activity_reps, activity_dates]
+VALIDATIONS = LEDGER_VALIDATIONS + ACTIVITY_VALIDATIONS
 
 
-def canonicalise(book: Book, ctx: Context) -> tuple[Book, list[Problem]]:
+class _Canon:
     """Names and IDs as the team means them, once, for every rule after this.
 
     An owner typed with stray spaces or full-width letters is read as the rep's name (with a
     warning: Excel's own filters would still see two people); a reference typed full-width or
-    in lower case (ＫＨ００１, kh001) is read as the ID it matches."""
-    reps_by_key = {normalize_key(r.name): r.name for r in book.reps if r.name}
-    rep_names = frozenset(reps_by_key.values())
-    ids = list(map(_CUSTOMER_ID, book.customers))
-    customer_ids = dict(zip(map(normalize_key, ids), ids, strict=True))  # the last row counts
-    ids = list(map(_OPPORTUNITY_ID, reversed(book.opportunities)))
-    opportunity_ids = dict(zip(map(normalize_key, ids), ids, strict=True))  # the first counts
-    loc = _Located(book, ctx)
-    problems: list[Problem] = []
-    untrimmed = {(key, row, field): raw for key, row, field, raw in book.untrimmed}
+    in lower case (ＫＨ００１, kh001) is read as the ID it matches. Built from the customers,
+    opportunities and reps; the activities are canonicalised against it afterwards."""
 
-    def rep(spec: Sheet, row: int, field: str, name: str | None) -> str | None:
-        raw = untrimmed.get((spec.key, row, field))
-        if not name or (name in rep_names and raw is None):
-            return name
-        canonical = reps_by_key.get(normalize_key(name))
-        if canonical is None:
-            return name
-        problems.append(
-            loc.at(spec, row, field, "rep-name-variant", value=raw or name, name=canonical)
-        )
-        return canonical
+    def __init__(self, book: Book, ctx: Context) -> None:
+        self.ctx = ctx
+        self.reps_by_key = {normalize_key(r.name): r.name for r in book.reps if r.name}
+        self.rep_names = frozenset(self.reps_by_key.values())
+        ids = list(map(_CUSTOMER_ID, book.customers))
+        self.customer_ids = dict(zip(map(normalize_key, ids), ids, strict=True))  # last counts
+        ids = list(map(_OPPORTUNITY_ID, reversed(book.opportunities)))
+        self.opportunity_ids = dict(zip(map(normalize_key, ids), ids, strict=True))  # first
+        self.customer_set = frozenset(self.customer_ids.values())
+        self.opportunity_set = frozenset(self.opportunity_ids.values())
 
-    customer_set = frozenset(customer_ids.values())
-    opportunity_set = frozenset(opportunity_ids.values())
+    def ledger(
+        self, book: Book
+    ) -> tuple[tuple[Customer, ...], tuple[Opportunity, ...], list[Problem]]:
+        """The customers and opportunities canonicalised, and what was said doing it."""
+        rows = _Rows(self, book)
+        customers = list(book.customers)
+        for i in sorted(rows.odd(POOL, customers, "owner")):
+            c = customers[i]
+            customers[i] = c._replace(owner=rows.rep(POOL, c.source.row, "owner", c.owner))
+        opportunities = list(book.opportunities)
+        mend = rows.odd(OPPORTUNITIES, opportunities, "owner")
+        mend.update(rows.unknown(opportunities, "customer_id", self.customer_set))
+        for i in sorted(mend):
+            o = opportunities[i]
+            opportunities[i] = o._replace(
+                owner=rows.rep(OPPORTUNITIES, o.source.row, "owner", o.owner),
+                customer_id=self.ref(self.customer_ids, self.customer_set, o.customer_id),
+            )
+        return tuple(customers), tuple(opportunities), rows.problems
 
+    def activities(self, book: Book) -> tuple[tuple[Activity, ...], list[Problem]]:
+        """The activities canonicalised, and what was said doing it."""
+        rows = _Rows(self, book)
+        activities = list(book.activities)
+        mend = rows.odd(ACTIVITIES, activities, "rep")
+        mend.update(rows.unknown(activities, "customer_id", self.customer_set))
+        mend.update(rows.unknown(activities, "opportunity_id", self.opportunity_set))
+        for i in sorted(mend):
+            a = activities[i]
+            activities[i] = a._replace(
+                rep=rows.rep(ACTIVITIES, a.source.row, "rep", a.rep),
+                customer_id=self.ref(self.customer_ids, self.customer_set, a.customer_id),
+                opportunity_id=self.ref(
+                    self.opportunity_ids, self.opportunity_set, a.opportunity_id
+                ),
+            )
+        return tuple(activities), rows.problems
+
+    @staticmethod
     def ref(ids: dict[str, str], known: frozenset[str], value: str | None) -> str | None:
         if not value or value in known:
             return value
         return ids.get(normalize_key(value), value)
 
-    def odd(spec: Sheet, items: Sequence[Any], field: str) -> set[int]:
-        """The rows whose name is not a rep's as typed, or was typed with spaces around."""
+
+class _Rows:
+    """Canonicalising the rows of one book: where the problems are located, and said."""
+
+    def __init__(self, canon: _Canon, book: Book) -> None:
+        self.canon, self.book = canon, book
+        self.loc = _Located(book, canon.ctx)
+        self.untrimmed = {(key, row, field): raw for key, row, field, raw in book.untrimmed}
+        self.problems: list[Problem] = []
+
+    def rep(self, spec: Sheet, row: int, field: str, name: str | None) -> str | None:
+        raw = self.untrimmed.get((spec.key, row, field))
+        if not name or (name in self.canon.rep_names and raw is None):
+            return name
+        canonical = self.canon.reps_by_key.get(normalize_key(name))
+        if canonical is None:
+            return name
+        self.problems.append(
+            self.loc.at(spec, row, field, "rep-name-variant", value=raw or name, name=canonical)
+        )
+        return canonical
+
+    def odd(self, spec: Sheet, items: Sequence[Any], field: str) -> set[int]:
+        """The rows whose name is not a rep's as typed, or was typed with spaces around: only
+        those are visited (400k activities at 100k opportunities)."""
         names = list(map(attrgetter(field), items))
+        rep_names = self.canon.rep_names
         odd = _indexes(names, {n for n in set(names) if n and n not in rep_names})
-        spaced = {row for key, row, _, _ in book.untrimmed if key == spec.key}
+        spaced = {row for key, row, _, _ in self.book.untrimmed if key == spec.key}
         rows = _indexes(map(_ROW, items), spaced)
         return {*odd, *(i for i in rows if names[i])}
 
+    @staticmethod
     def unknown(items: Sequence[Any], field: str, known: frozenset[str]) -> list[int]:
         values = list(map(attrgetter(field), items))
         return _indexes(values, {v for v in set(values) if v and v not in known})
-
-    # only the rows with something to mend are visited (400k activities at 100k opportunities)
-    customers = list(book.customers)
-    for i in sorted(odd(POOL, customers, "owner")):
-        c = customers[i]
-        customers[i] = c._replace(owner=rep(POOL, c.source.row, "owner", c.owner))
-    opportunities = list(book.opportunities)
-    mend = odd(OPPORTUNITIES, opportunities, "owner")
-    mend.update(unknown(opportunities, "customer_id", customer_set))
-    for i in sorted(mend):
-        o = opportunities[i]
-        opportunities[i] = o._replace(
-            owner=rep(OPPORTUNITIES, o.source.row, "owner", o.owner),
-            customer_id=ref(customer_ids, customer_set, o.customer_id),
-        )
-    activities = list(book.activities)
-    mend = odd(ACTIVITIES, activities, "rep")
-    mend.update(unknown(activities, "customer_id", customer_set))
-    mend.update(unknown(activities, "opportunity_id", opportunity_set))
-    for i in sorted(mend):
-        a = activities[i]
-        activities[i] = a._replace(
-            rep=rep(ACTIVITIES, a.source.row, "rep", a.rep),
-            customer_id=ref(customer_ids, customer_set, a.customer_id),
-            opportunity_id=ref(opportunity_ids, opportunity_set, a.opportunity_id),
-        )
-    return replace(
-        book,
-        customers=tuple(customers),
-        opportunities=tuple(opportunities),
-        activities=tuple(activities),
-    ), problems
 
 
 _ROW = attrgetter("source.row")
 
 
-def validate(book: Book, cfg: Config, today: dt.date) -> tuple[Book, list[Problem]]:
-    """Run every validation; returns the canonicalised book and all problems, sorted."""
+@dataclass(frozen=True)
+class Prepared:
+    """What validate can do before the activities are read, which the sync does while they
+    load: names and IDs canonicalised, and every sheet but the activities validated."""
+
+    canon: _Canon
+    customers: tuple[Customer, ...]
+    opportunities: tuple[Opportunity, ...]
+    problems: list[Problem]
+
+
+def prepare(book: Book, cfg: Config, today: dt.date) -> Prepared:
+    """The validation of `book`'s customers, opportunities and reps (its activities, if any,
+    are left to validate)."""
     ctx = Context(cfg, today)
-    book, problems = canonicalise(book, ctx)
-    problems = list(book.problems) + problems
-    for validation in VALIDATIONS:
+    canon = _Canon(book, ctx)
+    customers, opportunities, problems = canon.ledger(book)
+    early = replace(book, customers=customers, opportunities=opportunities, activities=())
+    for validation in LEDGER_VALIDATIONS:
+        problems.extend(validation(early, ctx))
+    return Prepared(canon, customers, opportunities, problems)
+
+
+def validate(
+    book: Book, cfg: Config, today: dt.date, prepared: Prepared | None = None
+) -> tuple[Book, list[Problem]]:
+    """Run every validation; returns the canonicalised book and all problems, sorted.
+    `prepared`: prepare() of this book's other sheets, already done."""
+    ctx = Context(cfg, today)
+    if prepared is None:
+        prepared = prepare(book, cfg, today)
+    activities, said = prepared.canon.activities(book)
+    book = replace(
+        book,
+        customers=prepared.customers,
+        opportunities=prepared.opportunities,
+        activities=activities,
+    )
+    problems = list(book.problems) + prepared.problems + said
+    for validation in ACTIVITY_VALIDATIONS:
         problems.extend(validation(book, ctx))
     order = {name: i for i, name in enumerate(book.sheet_names)}
     problems.sort(key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))

@@ -26,8 +26,11 @@ from funnel_sync.schema import (
     ACTIVITIES,
     OPPORTUNITIES,
     POOL,
+    POOL_LOG,
     REPS,
     SHEETS,
+    STAGE_LOG,
+    TODAY,
     Kind,
     Sheet,
     match_key,
@@ -129,6 +132,11 @@ def reading(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
+
+#: The order the sheets load in: the activities, the largest, after the small team sheet, so
+#: that everything but them can be worked on while they load (see Reading.ledger).
+_LOAD_ORDER = (POOL, OPPORTUNITIES, REPS, ACTIVITIES, STAGE_LOG, POOL_LOG, TODAY)
+assert sorted(_LOAD_ORDER, key=SHEETS.index) == list(SHEETS)
 
 # ---- the file itself ----
 
@@ -553,7 +561,7 @@ class Reading:
         self.typed: dict[str, tuple[Any, ...]] = {}  # sheet key → its typed rows
         self.engine_rows: dict[str, list[list[Any]]] = {}
         self.found: list[tuple[Sheet, str]] = []  # the sheets to read, in loading order
-        for spec in SHEETS:
+        for spec in sorted(SHEETS, key=_LOAD_ORDER.index):
             name = self.find_sheet(spec)
             if name is None:
                 if not spec.engine:
@@ -572,8 +580,9 @@ class Reading:
         self.largest = ("", 0, 0)
         self._ledger: Book | None = None
 
-    def ledger(self) -> Book:
-        """The ledger sheets as typed rows (no engine sheets), and the problems found in them."""
+    def ledger(self, without: frozenset[str] = frozenset()) -> Book:
+        """The ledger sheets as typed rows (no engine sheets), and the problems found in them.
+        `without`: not waiting for the sheets of these keys (their rows are left empty)."""
         if self._ledger is not None:
             return self._ledger
         builders = {
@@ -583,11 +592,17 @@ class Reading:
             REPS.key: self.reps,
         }
         for index, (spec, _) in enumerate(self.found):
-            if not spec.engine and self.take(index) is not None:
+            if not spec.engine and spec.key not in without and self.take(index) is not None:
                 self.typed[spec.key] = builders[spec.key]()
+        if without:
+            return self._book()
         while len(self.loads) < len(self.found):  # the worker goes on with the engine sheets
             self.submit_next()
-        self._ledger = Book(
+        self._ledger = self._book()
+        return self._ledger
+
+    def _book(self) -> Book:
+        return Book(
             self.path,
             cast(tuple[Customer, ...], self.typed.get(POOL.key, ())),
             cast(tuple[Opportunity, ...], self.typed.get(OPPORTUNITIES.key, ())),
@@ -604,10 +619,9 @@ class Reading:
                 for k, v in self.layouts.items()
                 if v.name in self.row_numbers
             },
-            self.engine_cells,
-            self.stale_rows,
+            dict(self.engine_cells),
+            dict(self.stale_rows),
         )
-        return self._ledger
 
     def book(self, keys: Iterable[str] | None = None) -> Book:
         """The ledger with the engine sheets read (those of `keys`, or all asked for): a

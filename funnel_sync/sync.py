@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from funnel_sync import runlock, xlsx
-from funnel_sync.checks import validate
+from funnel_sync.checks import prepare, validate
 from funnel_sync.config import Config
 from funnel_sync.gcpause import gc_paused
 from funnel_sync.logs import PoolState, StageState
@@ -31,8 +31,19 @@ from funnel_sync.problems import Problem, count, sort_key
 from funnel_sync.read import Book, check_file, reading
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
-from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
+from funnel_sync.schema import (
+    ACTIVITIES,
+    OPPORTUNITIES,
+    POOL,
+    POOL_LOG,
+    STAGE_LOG,
+    TODAY,
+    Kind,
+    Sheet,
+)
 from funnel_sync.xlsx import live
+
+_ACTIVITIES = frozenset({ACTIVITIES.key})
 
 #: The rules in the order they run; each reads the book and fills the one Outcome.
 SYNC_RULES: list[Rule] = [
@@ -125,9 +136,11 @@ def run_sync(
     # arrived: the ledger is validated while the logs load, the rules run while Today loads
     with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
         with _timed(timings, "read", progress):
+            # every sheet but the activities is validated while those load
+            prepared = prepare(sheets.ledger(without=_ACTIVITIES), cfg, today)
             ledger = sheets.ledger()
         with _timed(timings, "validate", progress):
-            book, problems = validate(ledger, cfg, today)
+            book, problems = validate(ledger, cfg, today, prepared)
         with _timed(timings, "rules", progress):
             logs = sheets.book((POOL_LOG.key, STAGE_LOG.key))
             pool_state = PoolState.from_rows(logs.engine_rows.get(POOL_LOG.key, []))
