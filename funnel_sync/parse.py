@@ -668,20 +668,16 @@ def parse_column(parser: Callable[[object], Any], raw: Sequence[Any]) -> list[An
     types = set(map(type, raw))
     if len(_NUMBER_TYPES.intersection(types)) > 1:
         return list(map(parser, raw))
-    text = parser is parse_text and types == {str}  # parse_text of a str, in C
+    if parser is parse_text and types == {str}:  # parse_text of a str, in C
+        sample = raw[:: max(1, len(raw) // 4096)]
+        if len(set(sample)) * 4 > len(sample):  # IDs, notes: few repeats, nothing to share
+            return _stripped(raw)
+        keys = list(set(raw))  # names and kinds: one object per distinct value
+        return list(map(dict(zip(keys, _stripped(keys), strict=True)).__getitem__, raw))
     distinct = set(raw)
-    if len(distinct) * 2 > len(raw):  # mostly unique (IDs, notes): the memo would not pay
-        return _stripped(raw) if text else list(map(parser, raw))
-    if text and len(distinct) * 8 > len(raw):
-        # IDs repeated a few times (an opportunity's activities): stripping each in order
-        # beats the memo's lookups; the memo is for names and kinds, to keep one copy of each
-        return _stripped(raw)
-    if text:
-        keys = list(distinct)
-        parsed = dict(zip(keys, _stripped(keys), strict=True))
-    else:
-        parsed = {v: parser(v) for v in distinct}
-    # one object per distinct value: calamine's copy of each cell's text can go
+    if len(distinct) * 2 > len(raw):  # mostly unique: the memo would not pay
+        return list(map(parser, raw))
+    parsed = {v: parser(v) for v in distinct}
     return list(map(parsed.__getitem__, raw))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -829,7 +830,7 @@ class Reading:
                 self.problem(
                     "header-missing", name, header_row, field=col.field, header=wanted, hint=hint
                 )
-        width = max((len(r) for r in data), default=0)
+        width = max(map(len, data), default=0)
         return SheetLayout(spec, name, header_row, columns, width, _last_row(data))
 
     def find_header(self, spec: Sheet, data: list[list[Any]]) -> tuple[int, dict[int, str]]:
@@ -887,6 +888,10 @@ class Reading:
         engine_only = len(user) < len(layout.columns)
         blank_from: int | None = None  # a run of empty rows is one warning, not one per row
         probe = user[0] if user else -1  # a team column, most often the ID: the fast path
+        if _all_filled(data[layout.header_row : layout.height], probe):
+            # every row has that column filled: all of them are data (C loops, 400k rows)
+            self.row_numbers[layout.name] = list(range(layout.header_row + 1, layout.height + 1))
+            return
         for index in range(layout.header_row, layout.height):
             cells = data[index]
             v = cells[probe] if 0 <= probe < len(cells) else None
@@ -930,7 +935,11 @@ class Reading:
         numbers = self.row_numbers[layout.name]
         errors = self.error_cells.get(layout.name, set())
         # one transpose in C instead of a Python loop per column
-        transposed = list(itertools.zip_longest(*(data[r - 1] for r in numbers), fillvalue=""))
+        if numbers and numbers[-1] - numbers[0] == len(numbers) - 1:  # no rows left out
+            rows: Iterable[list[Any]] = data[numbers[0] - 1 : numbers[-1]]
+        else:
+            rows = (data[r - 1] for r in numbers)
+        transposed = list(itertools.zip_longest(*rows, fillvalue=""))
         columns: dict[str, list[Any]] = {}
         for f, col_index in layout.columns.items():
             col = spec.column(f)
@@ -1122,6 +1131,16 @@ def _make(cls: type[_T]) -> Callable[[Iterable[Any]], _T]:
 
 def _sources(sheet: str, numbers: list[int]) -> Iterator[Source]:
     return map(_make(Source), zip(itertools.repeat(sheet), numbers))
+
+
+def _all_filled(rows: list[list[Any]], column: int) -> bool:
+    """Whether every row has a value in `column` (0-based), blank text not counting."""
+    if column < 0 or not rows or min(map(len, rows)) <= column:
+        return False
+    values = list(map(itemgetter(column), rows))
+    types = set(map(type, values))
+    texts = values if types == {str} else [v for v in values if v.__class__ is str]
+    return type(None) not in types and all(map(str.strip, texts, itertools.repeat(BLANK_CHARS)))
 
 
 def _blank(value: object) -> bool:
