@@ -143,12 +143,12 @@ def build_context(
     days = list(map(attrgetter("date"), acts))
     opps = list(map(attrgetter("opportunity_id"), acts))
     custs = list(map(attrgetter("customer_id"), acts))
-    pairs = list(zip(custs, map(attrgetter("rep"), acts), strict=True))
     no_opp = list(map(operator.not_, opps))
-    with_rep = list(map(all, pairs))
     ctx.last_touch.update(zip(opps, days, strict=True))
     ctx.customer_any_touch.update(zip(compress(custs, no_opp), compress(days, no_opp), strict=True))
-    ctx.customer_touch.update(zip(compress(pairs, with_rep), compress(days, with_rep), strict=True))
+    # pairs without a customer or a rep are kept: no (customer, owner) lookup can match them
+    pairs = zip(custs, map(attrgetter("rep"), acts), strict=True)
+    ctx.customer_touch.update(zip(pairs, days, strict=True))
     for index in (ctx.last_touch, ctx.customer_any_touch):
         index.pop("", None)  # activities without the ID
         index.pop(None, None)  # type: ignore[call-overload]

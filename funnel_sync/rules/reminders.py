@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from operator import attrgetter
 
 from funnel_sync.model import Customer, Opportunity, Stage
 from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
@@ -33,22 +34,28 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
     last_cells = out.cells[(OPPS, "last_contact")]
     due_cells = out.cells[(OPPS, "next_contact_due")]
     overdue_cells = out.cells[(OPPS, "overdue_days")]
-    confirmed, entered_on = out.confirmed.get, out.entered
-    own_touch, shared_touch = ctx.last_touch.get, ctx.customer_any_touch.get
+    entered_on = out.entered
     customer_of, today_list, reminders = ctx.customers.get, out.today, out.reminders
     due_text = ctx.text("今天应联系", "contact due today")
     overdue, stalled = 0, 0
-    for o in ctx.opportunities:
-        stage = confirmed(o.opportunity_id)
+    opps = ctx.opportunities
+    ids = list(map(attrgetter("opportunity_id"), opps))
+    columns = zip(
+        opps,
+        map(out.confirmed.get, ids),
+        # the last activity on the opportunity, and on its customer without one
+        map(ctx.last_touch.get, ids),
+        map(ctx.customer_any_touch.get, map(attrgetter("customer_id"), opps)),
+        strict=True,
+    )
+    for o, stage, last, shared in columns:
         row = o.source.row
         if stage is None or stage is Stage.LOST:
             in_stage_cells[row] = last_cells[row] = due_cells[row] = overdue_cells[row] = None
             continue
         entered = entered_on[o.opportunity_id]
-        # the last activity on the opportunity, or on its customer without one
-        last = own_touch(o.opportunity_id)
-        if o.customer_id and (shared := shared_touch(o.customer_id)) is not None:
-            last = shared if last is None or shared > last else last
+        if shared is not None and (last is None or shared > last):
+            last = shared
         due = add(last if last is not None and last > entered else entered, cadences[stage])
         late = between(due, today)
         late = late if late > 0 else 0
