@@ -336,7 +336,19 @@ def _scopes(df: pd.DataFrame) -> None:
         df[col] = df[col].astype("category")
 
 
-def frames(book: Book) -> Frames:
+@dataclass
+class LedgerFrames:
+    """The part of Frames that needs no log: the report builds it while the logs load."""
+
+    customers: pd.DataFrame
+    opps: pd.DataFrame
+    acts: pd.DataFrame
+    cust_ids: pd.Index
+    opp_ids: pd.Index
+    activities: Sequence[Activity]
+
+
+def ledger_frames(book: Book) -> LedgerFrames:
     customers = book.customers
     cust = pd.DataFrame(
         {
@@ -388,7 +400,13 @@ def frames(book: Book) -> Frames:
             "opportunity_id": _objects(_field(acts_src, Activity, "opportunity_id")),
         }
     )
+    return LedgerFrames(cust, opps, acts, cust_ids, opp_ids, acts_src)
 
+
+def frames(book: Book, ledger: LedgerFrames | None = None) -> Frames:
+    """`ledger`: ledger_frames(book), if made already."""
+    ledger = ledger or ledger_frames(book)
+    cust, opps, cust_ids, opp_ids = ledger.customers, ledger.opps, ledger.cust_ids, ledger.opp_ids
     fields = [c.field for c in STAGE_LOG.columns]
     raw = _log_columns(book, STAGE_LOG.key, fields)
     ids = _coded(raw["opportunity_id"], parse_text)
@@ -446,7 +464,7 @@ def frames(book: Book) -> Frames:
     plog["customer"] = pd.Series(_taken(cust["name"], rows), dtype=object)
     for df in (opps, slog, plog):
         _scopes(df)
-    return Frames(cust, opps, acts, slog, plog, cust_ids, opp_ids, acts_src)
+    return Frames(cust, opps, ledger.acts, slog, plog, cust_ids, opp_ids, ledger.activities)
 
 
 # ---- small conversions into plain Python values ----
@@ -604,7 +622,15 @@ def _latest(
 
 
 class _Builder:
-    def __init__(self, book: Book, cfg: Config, today: dt.date, lang: str, limit: int) -> None:
+    def __init__(
+        self,
+        book: Book,
+        cfg: Config,
+        today: dt.date,
+        lang: str,
+        limit: int,
+        ledger: LedgerFrames | None = None,
+    ) -> None:
         self.book, self.cfg, self.today, self.lang, self.limit = book, cfg, today, lang, limit
         self.period = Period.ending(today)
         # the trend's weeks, oldest first: w weeks before the report's
@@ -612,7 +638,7 @@ class _Builder:
             (w, Period.ending(today - dt.timedelta(days=7 * w)))
             for w in range(TREND_WEEKS - 1, -1, -1)
         ]
-        self.f = frames(book)
+        self.f = frames(book, ledger)
         self.ts = pd.Timestamp(today)
         self.prob = {int(Stage.from_key(k)): v for k, v in cfg.stages.probability.items()}
         self.target = {int(Stage.from_key(k)): v for k, v in cfg.stages.target_days.items()}
@@ -1345,10 +1371,12 @@ def build_snapshot(
     *,
     lang: str | None = None,
     limit: int = LIST_LIMIT,
+    ledger: LedgerFrames | None = None,
 ) -> Snapshot:
-    """Aggregate the book once for the report dated `today` (the last day of its week)."""
+    """Aggregate the book once for the report dated `today` (the last day of its week).
+    `ledger`: ledger_frames(book), if made already (while the logs loaded)."""
     lang = lang or cfg.lang
-    b = _Builder(book, cfg, today, lang, limit)
+    b = _Builder(book, cfg, today, lang, limit, ledger)
     cust = b.f.customers
     unowned = cust[cust["owner"].isna()]
     pool_by_region = {

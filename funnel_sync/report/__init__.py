@@ -188,15 +188,18 @@ def make_report(
         return time.perf_counter()
 
     start = step("read")
-    # not Today: the report never uses it; pandas is imported while the activities load
+    # not Today: the report never uses it; pandas is imported while the activities load,
+    # and the ledger's frames are built while the logs load
     with reading(path, cfg, engine_sheets=LOG_SHEETS, idle=_import_renderers) as sheets:
+        from funnel_sync.funnel import build_snapshot, ledger_frames
+
+        ledger = ledger_frames(sheets.ledger())
         book = sheets.book()
     result.timings["read"] = time.perf_counter() - start
-    from funnel_sync.funnel import build_snapshot
 
     result.reps = book.reps
     start = step("aggregate")
-    snapshot = build_snapshot(book, cfg, today, lang=lang)
+    snapshot = build_snapshot(book, cfg, today, lang=lang, ledger=ledger)
     result.snapshot = snapshot
     result.timings["aggregate"] = time.perf_counter() - start
     known = [r["name"] for r in snapshot.reps]
