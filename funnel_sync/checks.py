@@ -1,4 +1,5 @@
-"""Validations over the parsed book: a plain list of functions `(book, ctx) -> problems`."""
+"""Validations over the parsed book: two plain lists of functions `(book, ctx) -> problems`,
+those of the ledger's other sheets and those of its activities."""
 
 from __future__ import annotations
 
@@ -344,7 +345,6 @@ LEDGER_VALIDATIONS: list[Validation] = [
     stage_moves,
 ]
 ACTIVITY_VALIDATIONS: list[Validation] = [activity_references, activity_reps, activity_dates]
-VALIDATIONS = LEDGER_VALIDATIONS + ACTIVITY_VALIDATIONS
 
 
 class _Canon:

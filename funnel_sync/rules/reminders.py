@@ -37,6 +37,13 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
     entered_on = out.entered
     customer_of, today_list, reminders = ctx.customers.get, out.today, out.reminders
     due_text = ctx.text("今天应联系", "contact due today")
+    overdue_note = ctx.template("逾期 {n} 天未联系: 今天联系", "{n} days overdue: contact today")
+    stalled_note = ctx.template(
+        "在 {s} 停留 {n} 天 (计划 {t} 天): {a}", "{n} days in {s} (plan {t}): {a}"
+    )
+    passed_note = ctx.template(
+        "计划进阶日 {d} 已过: 推进或更新计划", "planned advance {d} has passed: move it or re-plan"
+    )
     overdue, stalled = 0, 0
     opps = ctx.opportunities
     ids = list(map(attrgetter("opportunity_id"), opps))
@@ -72,9 +79,7 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
             continue
         notes: list[str] = []  # joined to the row's other reminders only if any
         if late:
-            text = ctx.text(
-                "逾期 {n} 天未联系: 今天联系", "{n} days overdue: contact today", n=late
-            )
+            text = overdue_note(n=late)
             notes.append(text)
             today_list.append(
                 TodayItem(owner, stage, "overdue", late, customer, o.opportunity_id, text)
@@ -87,25 +92,14 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
             )
         target = targets[stage]
         if target is not None and in_stage > target:
-            text = ctx.text(
-                "在 {s} 停留 {n} 天 (计划 {t} 天): {a}",
-                "{n} days in {s} (plan {t}): {a}",
-                s=stage.code,
-                n=in_stage,
-                t=target,
-                a=advice[stage],
-            )
+            text = stalled_note(s=stage.code, n=in_stage, t=target, a=advice[stage])
             notes.append(text)
             today_list.append(
                 TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
             )
             stalled += 1
         elif o.planned_advance is not None and o.planned_advance < today:
-            text = ctx.text(
-                "计划进阶日 {d} 已过: 推进或更新计划",
-                "planned advance {d} has passed: move it or re-plan",
-                d=o.planned_advance.isoformat(),
-            )
+            text = passed_note(d=o.planned_advance.isoformat())
             notes.append(text)
             today_list.append(
                 TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
