@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from funnel_sync.config import Config
 from funnel_sync.model import Activity, Customer, Opportunity, Stage
@@ -371,38 +371,19 @@ class _Canon:
     ) -> tuple[tuple[Customer, ...], tuple[Opportunity, ...], list[Problem]]:
         """The customers and opportunities canonicalised, and what was said doing it."""
         rows = _Rows(self, book)
-        customers = list(book.customers)
-        for i in sorted(rows.odd(POOL, customers, "owner")):
-            c = customers[i]
-            customers[i] = c._replace(owner=rows.rep(POOL, c.source.row, "owner", c.owner))
-        opportunities = list(book.opportunities)
-        mend = rows.odd(OPPORTUNITIES, opportunities, "owner")
-        mend.update(rows.unknown(opportunities, "customer_id", self.customer_set))
-        for i in sorted(mend):
-            o = opportunities[i]
-            opportunities[i] = o._replace(
-                owner=rows.rep(OPPORTUNITIES, o.source.row, "owner", o.owner),
-                customer_id=self.ref(self.customer_ids, self.customer_set, o.customer_id),
-            )
-        return tuple(customers), tuple(opportunities), rows.problems
+        customers = rows.mend(POOL, book.customers, "owner", {})
+        customer_ids = {"customer_id": (self.customer_ids, self.customer_set)}
+        opportunities = rows.mend(OPPORTUNITIES, book.opportunities, "owner", customer_ids)
+        return customers, opportunities, rows.problems
 
     def activities(self, book: Book) -> tuple[tuple[Activity, ...], list[Problem]]:
         """The activities canonicalised, and what was said doing it."""
         rows = _Rows(self, book)
-        activities = list(book.activities)
-        mend = rows.odd(ACTIVITIES, activities, "rep")
-        mend.update(rows.unknown(activities, "customer_id", self.customer_set))
-        mend.update(rows.unknown(activities, "opportunity_id", self.opportunity_set))
-        for i in sorted(mend):
-            a = activities[i]
-            activities[i] = a._replace(
-                rep=rows.rep(ACTIVITIES, a.source.row, "rep", a.rep),
-                customer_id=self.ref(self.customer_ids, self.customer_set, a.customer_id),
-                opportunity_id=self.ref(
-                    self.opportunity_ids, self.opportunity_set, a.opportunity_id
-                ),
-            )
-        return tuple(activities), rows.problems
+        refs = {
+            "customer_id": (self.customer_ids, self.customer_set),
+            "opportunity_id": (self.opportunity_ids, self.opportunity_set),
+        }
+        return rows.mend(ACTIVITIES, book.activities, "rep", refs), rows.problems
 
     @staticmethod
     def ref(ids: dict[str, str], known: frozenset[str], value: str | None) -> str | None:
@@ -432,9 +413,32 @@ class _Rows:
         )
         return canonical
 
+    def mend(
+        self,
+        spec: Sheet,
+        items: Sequence[_Item],
+        name: str,
+        refs: dict[str, tuple[dict[str, str], frozenset[str]]],
+    ) -> tuple[_Item, ...]:
+        """The rows with the rep's name in field `name` and the IDs in `refs` (field → the
+        IDs by normalised form, and as typed) as the team means them: only the rows with
+        something to mend are visited (400k activities at 100k opportunities)."""
+        mended = list(items)
+        mend = self.odd(spec, mended, name)
+        for field, (_, known) in refs.items():
+            mend.update(self.unknown(mended, field, known))
+        for i in sorted(mend):
+            row = mended[i]
+            fields: dict[str, Any] = {
+                name: self.rep(spec, row.source.row, name, getattr(row, name))
+            }
+            for field, (ids, known) in refs.items():
+                fields[field] = _Canon.ref(ids, known, getattr(row, field))
+            mended[i] = row._replace(**fields)
+        return tuple(mended)
+
     def odd(self, spec: Sheet, items: Sequence[Any], field: str) -> set[int]:
-        """The rows whose name is not a rep's as typed, or was typed with spaces around: only
-        those are visited (400k activities at 100k opportunities)."""
+        """The rows whose name is not a rep's as typed, or was typed with spaces around."""
         names = list(map(attrgetter(field), items))
         rep_names = self.canon.rep_names
         odd = _indexes(names, {n for n in set(names) if n and n not in rep_names})
@@ -449,6 +453,7 @@ class _Rows:
 
 
 _ROW = attrgetter("source.row")
+_Item = TypeVar("_Item", Customer, Opportunity, Activity)
 
 
 @dataclass(frozen=True)
