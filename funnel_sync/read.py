@@ -97,8 +97,8 @@ def read_book(
     `engine_sheets`: read the engine's sheets too (logs, Today), or those of these keys.
     `checked`: the caller has just run check_file. Each sheet's cell range is checked here,
     in the same pass over its XML that finds formulas, before python-calamine loads it."""
-    with reading(path, cfg, engine_sheets=engine_sheets, checked=checked) as book:
-        return book.book()
+    with reading(path, cfg, engine_sheets=engine_sheets, checked=checked) as sheets:
+        return sheets.book()
 
 
 @contextmanager
@@ -110,10 +110,11 @@ def reading(
     checked: bool = False,
     idle: Callable[[], object] | None = None,
 ) -> Iterator[Reading]:
-    """A workbook being read, for a caller with work to do on the ledger before it needs the
-    engine's sheets: python-calamine loads the sheets in order on a worker thread, so that what
-    the caller does with Reading.ledger() (the sync validates; at 100k opportunities, seconds)
-    runs while the logs and Today are still loading. Reading.book() waits for those.
+    """A workbook being read, for a caller with work to do on part of it before it needs the
+    rest: python-calamine loads the sheets in _LOAD_ORDER on a worker thread, and what the
+    caller does in between runs while the next ones load. In order, each waiting only for its
+    own sheets: Reading.ledger(without=...) (the sync validates all but the activities),
+    Reading.ledger(), Reading.book(keys) (the logs), Reading.book() (everything asked for).
     `idle`: run once, the first time this thread would otherwise wait for a sheet to load (the
     report imports pandas there: a third of a second that costs nothing then)."""
     if not checked:
