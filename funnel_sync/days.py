@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 from typing import Any
@@ -75,6 +76,15 @@ class Days:
         """The date `days` (calendar or working) days after `start`."""
         if not self.working:
             return start + dt.timedelta(days=days)
+        if days <= 0:
+            return start
+        # the first day by which `days` working days have passed since `start`: a search in
+        # the prefix sums (the cadence rule asks this of every open opportunity)
+        before = self._working_before(start + dt.timedelta(days=1))
+        if before is not None and self._cumulative is not None:
+            k = bisect.bisect_left(self._cumulative, before + days)
+            if k < len(self._cumulative):
+                return self._origin + dt.timedelta(days=k - 1)
         cal, day, left = self.calendar, start, days
         while left > 0:
             day += dt.timedelta(days=1)

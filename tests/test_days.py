@@ -31,6 +31,26 @@ def test_working_days_skip_weekends_and_holidays_and_count_make_up_days() -> Non
     assert days.between(dt.date(2015, 3, 2), dt.date(2015, 3, 9)) == 5
 
 
+def test_working_days_added_are_the_days_walked_one_by_one() -> None:
+    days = Days(WORKING, dt.date(2026, 11, 30))
+    cal = days.calendar
+
+    def walked(start: dt.date, n: int) -> dt.date:
+        day, left = start, n
+        while left > 0:
+            day += dt.timedelta(days=1)
+            left -= bool(cal.is_working_day(day))
+        return day
+
+    starts = [dt.date(2023, 1, 1) + dt.timedelta(days=k) for k in range(0, 6 * 365, 7)]
+    starts += [dt.date(2026, 2, 13), dt.date(2026, 2, 14), dt.date(2028, 12, 20)]
+    for start in starts:
+        for n in (0, 1, 2, 5, 30, 90):
+            assert days.add(start, n) == walked(start, n), (start, n)
+            if n:
+                assert days.between(start, days.add(start, n)) == n
+
+
 def test_holidays_ahead_name_each_holiday_once() -> None:
     days = Days(Config(), dt.date(2026, 9, 28))
     assert days.holidays_within(7) == [(dt.date(2026, 10, 1), "国庆节")]
