@@ -133,7 +133,8 @@ def run_sync(
     check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
     before = xlsx.fingerprint(path)
     # python-calamine loads the sheets on a worker thread while this one works on what has
-    # arrived: the ledger is validated while the logs load, the rules run while Today loads
+    # arrived: the other sheets are validated while the activities load, the activities while
+    # the logs load, and the rules run while Today loads
     with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
         with _timed(timings, "read", progress):
             # every sheet but the activities is validated while those load
@@ -168,7 +169,7 @@ def run_sync(
     header_rows, counts, listed = _header_rows(book), out.counts, len(today_rows)
     # the rows read and the rules' working state are done with: their memory goes to the
     # writer (at 100k opportunities the peak of a sync is otherwise the two together)
-    del sheets, full, ledger, book, ctx, out, today_rows
+    del sheets, prepared, full, ledger, book, ctx, out, today_rows
     with _timed(timings, "write", progress):
         if dry_run:
             result = xlsx.plan_changes(path, changes, header_rows=header_rows)
