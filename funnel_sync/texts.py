@@ -224,6 +224,46 @@ TEXTS: dict[str, Text] = {
     "problems.errors.other": Text("{n} 个错误", "{n} errors"),
     "problems.warnings.one": Text("{n} 个警告", "{n} warning"),
     "problems.warnings.other": Text("{n} 个警告", "{n} warnings"),
+    # ---- `sync`: the summary's lines, by summary key ----
+    "summary.adopted": Text("首次接收的机会", "opportunities adopted"),
+    "summary.moves_accepted": Text("阶段变更 接收", "stage moves accepted"),
+    "summary.moves_rejected": Text("阶段变更 拒绝", "stage moves rejected"),
+    "summary.owners_adopted": Text("接管的负责人", "owners adopted"),
+    "summary.claims": Text("领取", "claims"),
+    "summary.claims_rejected": Text("领取被拒", "claims rejected"),
+    "summary.releases": Text("释放", "releases"),
+    "summary.transfers": Text("转移 (待经理确认)", "transfers (to confirm)"),
+    "summary.reverts": Text("还原", "reverts"),
+    "summary.recycles": Text("自动回收", "recycles"),
+    "summary.recycle_warnings": Text("回收预警", "recycle warnings"),
+    "summary.overdue": Text("逾期跟进", "overdue follow-ups"),
+    "summary.stalled": Text("停滞的机会", "stalled opportunities"),
+    "summary.revisits": Text("成交客户回访", "won-customer revisits"),
+    "summary.upsells": Text("二次营销提醒", "upsell prompts"),
+    "summary.important_days": Text("重要日子", "important days"),
+    "summary.today_items": Text("今日提醒条目", "Today list items"),
+    "summary.errors": Text("错误", "errors"),
+    "summary.warnings": Text("警告", "warnings"),
+    "summary.cells_changed": Text("写入的单元格", "cells changed"),
+    # ---- the commands' output ----
+    "cli.init.created": Text("{path}: 已创建空白台账", "{path}: new ledger created"),
+    "cli.init.complete": Text("{path}: 已是完整台账, 无需添加", "{path}: already a ledger"),
+    "cli.init.added": Text("{path}: 已添加: {added}", "{path}: added: {added}"),
+    "cli.init.would_add": Text("{path}: 将添加: {added}", "{path}: would add: {added}"),
+    "cli.demo.created": Text(
+        "{path}: 演示团队 {reps} 名销售, {customers} 个客户, {opportunities} 个机会, "
+        "{activities} 条跟进记录",
+        "{path}: demo team of {reps} reps, {customers} customers, {opportunities} "
+        "opportunities, {activities} activities",
+    ),
+    "cli.sync.dry_run": Text("(演练: 未写入)", "(dry run: nothing written)"),
+    "cli.sync.written": Text("{path}: 已写回", "{path}: written"),
+    "cli.sync.unchanged": Text("{path}: 无变化, 未写入", "{path}: unchanged, nothing written"),
+    "cli.email.dry_run": Text("(演练: 未发送)", "(dry run: nothing sent)"),
+    "cli.email.sent": Text("已发送: {subject} → {to}", "sent: {subject} → {to}"),
+    "cli.email.missed": Text("未送达: {subject} → {to}: {why}", "missed: {subject} → {to}: {why}"),
+    "cli.email.nothing": Text("没有可发送的邮件", "nothing to send"),
+    "schedule.nothing_due": Text("无到期任务 ({log})", "nothing due ({log})"),
 }
 
 
