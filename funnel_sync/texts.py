@@ -264,6 +264,44 @@ TEXTS: dict[str, Text] = {
     "cli.email.missed": Text("未送达: {subject} → {to}: {why}", "missed: {subject} → {to}: {why}"),
     "cli.email.nothing": Text("没有可发送的邮件", "nothing to send"),
     "schedule.nothing_due": Text("无到期任务 ({log})", "nothing due ({log})"),
+    # ---- the report e-mail (the report's own labels are report.labels) ----
+    "mail.subject": Text("{title} {period} · {scope}", "{title} {period} – {scope}"),
+    "mail.team_scope": Text("全团队", "whole team"),
+    "mail.no_email": Text(
+        "{where}: {name} 没有邮箱地址, 个人报告未发送",
+        "{where}: {name} has no e-mail address; their report is not sent",
+    ),
+    "mail.bad_email": Text(
+        "{where}: {name} 的邮箱 {value!r} 无效, 个人报告未发送到该地址",
+        "{where}: {name}'s e-mail {value!r} is not valid; their report is not sent to it",
+    ),
+    "mail.no_managers": Text(
+        "没有经理的邮箱 (销售团队 经理 = 是, 或 email.extra_recipients): 团队报告未发送",
+        "no manager has an e-mail address (Reps sheet 经理 = yes, or email.extra_recipients): "
+        "the team report is not sent",
+    ),
+    "mail.row": Text("{sheet} 第 {row} 行", "{sheet} row {row}"),
+    "mail.greeting_team": Text("各位经理好,", "Hello,"),
+    "mail.greeting_rep": Text("{name} 你好,", "Hello {name},"),
+    "mail.intro": Text(
+        "这是 {start} 至 {end} 的销售漏斗周报 ({label})。完整报告见 HTML 正文, Excel 版见附件。",
+        "This is the funnel report for {start} to {end} ({label}). The full report is the "
+        "HTML part of this message; the Excel version is attached.",
+    ),
+    "mail.open": Text(
+        "在途机会 {count} 个, 金额 {amount}, 加权管道 {weighted}",
+        "Open: {count} opportunities, {amount}, weighted {weighted}",
+    ),
+    "mail.coverage": Text(
+        "定额覆盖率 {pct}% (目标 {target})", "Quota coverage {pct}% (target {target})"
+    ),
+    "mail.call_list": Text("待联系 (逾期跟进)", "Call list (overdue follow-ups)"),
+    "mail.call_item": Text(
+        "{customer} {contact} {phone} — 应联系 {due}, 逾期 {days} 天 [{code}]",
+        "{customer} {contact} {phone} — due {due}, {days} days overdue [{code}]",
+    ),
+    "mail.more": Text("另有 {n} 条, 见报告", "{n} more in the report"),
+    "mail.signature": Text("— funnel_sync", "— funnel_sync"),
 }
 
 
