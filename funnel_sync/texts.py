@@ -224,6 +224,31 @@ TEXTS: dict[str, Text] = {
     "problems.errors.other": Text("{n} 个错误", "{n} errors"),
     "problems.warnings.one": Text("{n} 个警告", "{n} warning"),
     "problems.warnings.other": Text("{n} 个警告", "{n} warnings"),
+    # ---- the words of the ledger itself (dropdowns, cells the engine or the demo fills) ----
+    "ledger.yes": Text("是", "yes"),
+    "ledger.no": Text("否", "no"),
+    # ---- the engine's log sheets: labels (read back in either language) and reasons ----
+    # PoolLog actions (logs.POOL_ACTIONS holds the same labels until logs.py takes them here)
+    "log.pool.adopt": Text("接管", "adopt"),
+    "log.pool.claim": Text("领取", "claim"),
+    "log.pool.claim-rejected": Text("领取被拒", "claim rejected"),
+    "log.pool.release": Text("释放", "release"),
+    "log.pool.recycle": Text("自动回收", "recycle"),
+    "log.pool.transfer": Text("转移", "transfer"),
+    "log.pool.revert": Text("还原", "revert"),
+    # StageLog results (logs.STAGE_RESULTS, likewise)
+    "log.stage.adopted": Text("首次接收", "adopted"),
+    "log.stage.accepted": Text("接收", "accepted"),
+    "log.stage.rejected": Text("拒绝", "rejected"),
+    # StageLog reasons (as rules/stages.py writes them)
+    "log.reason.evidence": Text("证据齐全", "evidence present"),
+    "log.reason.first_sync": Text("首次同步: 按现状接收", "first sync: adopted as found"),
+    # ---- the demo's own rows ----
+    # the demo's history says "first sync: adopted" in English where the engine writes
+    # log.reason.first_sync; kept as it was (a refactoring changes no output)
+    "demo.first_sync": Text("首次同步: 按现状接收", "first sync: adopted"),
+    "demo.unreadable_date": Text("月底前", "end of month"),
+    "demo.next_step_requote": Text("重新报价", "re-quote"),
     # ---- `sync`: the summary's lines, by summary key ----
     "summary.adopted": Text("首次接收的机会", "opportunities adopted"),
     "summary.moves_accepted": Text("阶段变更 接收", "stage moves accepted"),
