@@ -12,12 +12,13 @@ from funnel_sync.read.package import WorkbookError, check_file
 from funnel_sync.read.package import sheet_parts as _sheet_parts  # demo.py's name for it
 from funnel_sync.read.rows import RELEASE_WORDS
 from funnel_sync.read.scan import scan_formulas
-from funnel_sync.read.staged import Reading, read_book, reading
+from funnel_sync.read.staged import Arrivals, Reading, read_book, reading
 
 __all__ = [
     "HEADER_SEARCH_ROWS",
     "NAME_FIELDS",
     "RELEASE_WORDS",
+    "Arrivals",
     "Book",
     "Reading",
     "SheetLayout",

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from funnel_sync.config import Config
 from funnel_sync.model import Activity, Customer, Opportunity, Rep
@@ -27,6 +27,8 @@ from funnel_sync.read.loader import LOAD_ORDER, Loader, open_workbook
 from funnel_sync.read.package import check_file, is_date1904, sheet_parts
 from funnel_sync.read.rows import BUILDERS
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS
+
+_LEDGER = frozenset(s.key for s in SHEETS if not s.engine)
 
 
 def read_book(
@@ -56,8 +58,9 @@ def reading(
     """A workbook being read, for a caller with work to do on part of it before it needs the
     rest: python-calamine loads the sheets in loader.LOAD_ORDER on a worker thread, and what
     the caller does in between runs while the next ones load. In order, each waiting only for
-    its own sheets: Reading.ledger(without=...) (the sync validates all but the activities),
-    Reading.ledger(), Reading.book(keys) (the logs), Reading.book() (everything asked for).
+    its own sheets: Reading.ledger(then) (`then` is handed each ledger sheet as it arrives: the
+    sync's validations), Reading.hand_over(key) or Reading.book(keys) (the logs),
+    Reading.book() (everything asked for).
     `idle`: run once, the first time this thread would otherwise wait for a sheet to load (the
     report imports pandas there: a third of a second that costs nothing then)."""
     if not checked:
@@ -69,6 +72,16 @@ def reading(
             yield Reading(path, workbook, archive, cfg, pool, engine_sheets, idle)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Arrivals(Protocol):
+    """What works on the ledger as its sheets arrive (checks.Validating: the validations)."""
+
+    def arrived(self, book: Book, sheets: frozenset[str]) -> Book:
+        """`book`: the ledger sheets arrived so far, `sheets` their keys (those the file lacks
+        included: nothing is coming for them). Returns the book whose rows the reading keeps
+        from then on (names and IDs as the team means them)."""
+        ...
 
 
 class Reading:
@@ -109,20 +122,25 @@ class Reading:
             ):
                 found.append((spec, name))
         self.loader = Loader(path, cfg, workbook, archive, pool, found, sheet_parts(archive), idle)
+        # the ledger sheets arrived, those not in the file first: nothing is coming for them
+        self.arrived = set(_LEDGER - {spec.key for spec, _ in found})
         self._ledger: Book | None = None
 
-    def ledger(self, without: frozenset[str] = frozenset()) -> Book:
+    def ledger(self, then: Arrivals | None = None) -> Book:
         """The ledger sheets as typed rows (no engine sheets), and the problems found in them.
-        `without`: not waiting for the sheets of these keys (their rows are left empty)."""
-        if self._ledger is not None:
-            return self._ledger
-        for index, (spec, _) in enumerate(self.loader.found):
-            if not spec.engine and spec.key not in without:
+        `then`: handed the ledger each time one of its sheets has arrived, and given the last
+        word on its rows (see Arrivals)."""
+        if self._ledger is None:
+            ledger = [i for i, (spec, _) in enumerate(self.loader.found) if not spec.engine]
+            for index in ledger:
                 self._arrive(index)
-        if without:
-            return self._book()
-        self.loader.submit_all()  # the worker goes on with the engine sheets
-        self._ledger = self._book()
+                if then is not None and index != ledger[-1]:  # the last: once the worker has more
+                    self._adopt(then.arrived(self._book(), frozenset(self.arrived)))
+            self.loader.submit_all()  # the worker goes on with the engine sheets
+            self._ledger = self._book()
+        if then is not None:  # the whole ledger is there
+            self._adopt(then.arrived(self._ledger, frozenset(self.arrived)))
+            self._ledger = self._book()
         return self._ledger
 
     def book(self, keys: Iterable[str] | None = None) -> Book:
@@ -140,11 +158,15 @@ class Reading:
             engine_rows=dict(self.engine_rows),
         )
 
-    def release(self, keys: Iterable[str]) -> None:
-        """Forget the rows of these engine sheets once the caller is done with them (their
-        layouts stay): at 100k opportunities the StageLog alone is 240k rows."""
-        for key in keys:
-            self.engine_rows.pop(key, None)
+    def hand_over(self, key: str) -> list[list[Any]]:
+        """The rows below the header of the engine sheet `key` ([] if it is not read): the
+        reading keeps its layout and what reading it found, not its rows (at 100k
+        opportunities the StageLog alone is 240k rows)."""
+        self.ledger()
+        for index, (spec, _) in enumerate(self.loader.found):
+            if spec.key == key:
+                self._arrive(index)
+        return self.engine_rows.pop(key, [])
 
     def _arrive(self, index: int) -> None:
         """Take the sheet found[index] from the loader (if not taken before) and keep what is
@@ -161,6 +183,8 @@ class Reading:
         if loaded is None:
             return None
         spec = loaded.spec
+        if not spec.engine:
+            self.arrived.add(spec.key)  # with its rows, or none if it has no usable header
         layout = sheet_layout(self.cfg, spec, loaded.name, loaded.data, self.said)
         if layout is None:
             return None
@@ -177,6 +201,12 @@ class Reading:
             self.engine_cells[spec.key] = table.engine_cells
         self.untrimmed.extend(table.untrimmed)
         return layout, table
+
+    def _adopt(self, book: Book) -> None:
+        self.typed[POOL.key] = book.customers
+        self.typed[OPPORTUNITIES.key] = book.opportunities
+        self.typed[ACTIVITIES.key] = book.activities
+        self.typed[REPS.key] = book.reps
 
     def _book(self) -> Book:
         return Book(
