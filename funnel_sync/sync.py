@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from funnel_sync import runlock, xlsx
-from funnel_sync.checks import Validating
+from funnel_sync.checks import Validating, in_order
 from funnel_sync.config import Config
 from funnel_sync.gcpause import gc_paused
 from funnel_sync.logs import PoolState, StageState
@@ -27,7 +27,7 @@ from funnel_sync.plan import (
     NewColumn,
     SheetContent,
 )
-from funnel_sync.problems import Problem, count, sort_key
+from funnel_sync.problems import Problem, count
 from funnel_sync.read import Book, check_file, reading
 from funnel_sync.rules import Context, Outcome, Rule, TodayItem, build_context, reminders, stages
 from funnel_sync.rules import pool as pool_rules
@@ -176,8 +176,8 @@ def _decide(
     loads."""
     with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
         with _timed(timings, "read and validate", progress):
-            validations = Validating(cfg, today)
-            book = sheets.ledger(validations)  # names and IDs as the team means them
+            validating = Validating(cfg, today)
+            book = sheets.ledger(validating)  # names and IDs as the team means them
         with _timed(timings, "rules", progress):
             # the logs' rows are handed over: only the states decoded from them stay
             stage_state = StageState.from_rows(sheets.hand_over(STAGE_LOG.key))
@@ -188,8 +188,8 @@ def _decide(
                 rule(ctx, out)
         with _timed(timings, "plan", progress):
             book = sheets.book()  # with Today's rows, and what reading every sheet found
-            found = [*book.problems, *validations.problems, *out.problems]
-            problems = _sorted(book, _current(book, found, out))
+            found = [*book.problems, *validating.problems, *out.problems]
+            problems = in_order(book, _current(book, found, out))
             today_rows = today_sheet(ctx, out)
             changes = plan(book, cfg, out, problems, today_rows)
     return _Decided(changes, problems, out.counts, len(today_rows), _header_rows(book))
@@ -205,11 +205,6 @@ def _current(book: Book, problems: list[Problem], out: Outcome) -> list[Problem]
     stale = {(layout.name, row, column) for row in out.owner_writes}
     keep = {"owner-reverted", "owner-cleared"}
     return [p for p in problems if (p.sheet, p.row, p.column) not in stale or p.code in keep]
-
-
-def _sorted(book: Book, problems: list[Problem]) -> list[Problem]:
-    order = {name: i for i, name in enumerate(book.sheet_names)}
-    return sorted(problems, key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))
 
 
 def _header_rows(book: Book) -> dict[str, int]:
