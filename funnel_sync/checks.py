@@ -21,6 +21,7 @@ from funnel_sync.parse import normalize_key
 from funnel_sync.problems import Problem, make, sort_key
 from funnel_sync.read import Book, SheetLayout
 from funnel_sync.schema import ACTIVITIES, INPUT_SHEETS, OPPORTUNITIES, POOL, REPS, Sheet
+from funnel_sync.texts import text
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,7 @@ def _strangers(
             close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.5)
             hint = ""
             if close:
-                hint = (
-                    f": 是否是「{close[0]}」?"
-                    if ctx.lang == "zh"
-                    else f": did you mean '{close[0]}'?"
-                )
+                hint = text("hint.rep_like", ctx.lang, name=close[0])
             yield loc.at(spec, row, field, "rep-unknown", value=name, reps=reps_title, hint=hint)
 
 
@@ -362,7 +359,7 @@ def _unverified(o: Opportunity, to: Stage, cfg: Config) -> tuple[str, dict[str, 
 
 def _fields(fields: list[str], cfg: Config) -> str:
     names = [cfg.header(OPPORTUNITIES, f) for f in dict.fromkeys(fields)]
-    return "、".join(names) if cfg.lang == "zh" else ", ".join(names)
+    return text("list.separator", cfg.lang).join(names)
 
 
 #: Every validation, in the order their problems are listed (however they were timed).

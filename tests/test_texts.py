@@ -19,12 +19,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "funnel_sync"
 #: (The rest of funnel_sync is converted module by module; add each here when it is.)
 CONVERTED = (
     "adopt.py",
+    "checks.py",
     "cli.py",
     "config.py",
     "demo.py",
     "init.py",
     "mail.py",
     "problems.py",
+    "read/layout.py",
+    "read/package.py",
     "runlock.py",
     "scheduler.py",
     "xlsx/errors.py",

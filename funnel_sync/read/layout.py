@@ -17,6 +17,7 @@ from funnel_sync.parse import BLANK_CHARS
 from funnel_sync.problems import column_letter
 from funnel_sync.read.findings import Findings
 from funnel_sync.schema import Sheet, match_key
+from funnel_sync.texts import text
 
 HEADER_SEARCH_ROWS = 10  # headers below a title block are still found
 
@@ -64,17 +65,9 @@ def sheet_missing(cfg: Config, names: Sequence[str], spec: Sheet, said: Findings
     title = cfg.sheet_title(spec)
     close = difflib.get_close_matches(title, names, n=1, cutoff=0.4)
     if close:
-        hint = (
-            f": 是否是「{close[0]}」? 改名或在 config.toml [sheets] 中映射"
-            if cfg.lang == "zh"
-            else f": is it '{close[0]}'? rename it or map it in config.toml [sheets]"
-        )
+        hint = text("hint.sheet_like", cfg.lang, name=close[0])
     else:
-        hint = (
-            ": 用 funnel-sync init --into 添加"
-            if cfg.lang == "zh"
-            else ": add it with funnel-sync init --into"
-        )
+        hint = text("hint.sheet_add", cfg.lang)
     said.add("sheet-missing", title, hint=hint)
 
 
@@ -124,12 +117,7 @@ def sheet_layout(
             close = difflib.get_close_matches(wanted, unmatched, n=1, cutoff=0.5)
             hint = ""
             if close:
-                hint = (
-                    f": 是否是「{close[0]}」? 改名或在 config.toml [headers.{spec.key}] 中映射"
-                    if cfg.lang == "zh"
-                    else f": is it '{close[0]}'? rename it or map it in config.toml "
-                    f"[headers.{spec.key}]"
-                )
+                hint = text("hint.header_like", cfg.lang, name=close[0], sheet_key=spec.key)
             said.add("header-missing", name, header_row, field=col.field, header=wanted, hint=hint)
     width = max(map(len, data), default=0)
     return SheetLayout(spec, name, header_row, columns, width, _last_row(data))

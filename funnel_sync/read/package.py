@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 from funnel_sync.config import Config
+from funnel_sync.texts import text
 
 
 class WorkbookError(Exception):
@@ -83,80 +84,6 @@ def check_file(path: Path, cfg: Config) -> None:
 #: the row list python-calamine hands over; the sum over the ledger sheets must stay within
 
 
-_FILE_MESSAGES = {
-    "missing": ("找不到文件: 请检查路径", "file not found: check the path"),
-    "directory": ("这是一个文件夹, 不是工作簿", "this is a folder, not a workbook"),
-    "empty": (
-        "文件是空的 (0 字节): 从备份恢复或重新保存",
-        "the file is empty (0 bytes): restore it from a backup or save it again",
-    ),
-    "not-zip": (
-        "不是 Excel 工作簿 (.xlsx): 可能是改了扩展名的 CSV 或文本; 请在 Excel 中另存为 .xlsx",
-        "not an Excel workbook (.xlsx): perhaps a CSV or text file "
-        "renamed; open it in Excel and save as .xlsx",
-    ),
-    "not-xlsx": (
-        "是 zip 文件但不是 Excel 工作簿: 请另存为 .xlsx",
-        "a zip file but not an Excel workbook: save it as .xlsx",
-    ),
-    "truncated": (
-        "文件已损坏或不完整 (zip 结构无法读取): 从备份恢复",
-        "the file is damaged or truncated (its zip structure cannot be read): "
-        "restore it from a backup",
-    ),
-    "xls": (
-        "这是旧版 Excel 97-2003 (.xls) 文件: 请在 Excel 中另存为 .xlsx",
-        "this is an old Excel 97-2003 (.xls) file: save it as .xlsx in Excel",
-    ),
-    "ods": (
-        "这是 OpenDocument (.ods) 文件: 请另存为 .xlsx",
-        "this is an OpenDocument (.ods) file: save it as .xlsx",
-    ),
-    "encrypted": (
-        "工作簿设置了打开密码 (已加密): 请在 Excel 中取消密码后再试",
-        "the workbook is password-protected (encrypted): remove the password in "
-        "Excel (File › Info › Protect Workbook) and try again",
-    ),
-    "too-big": (
-        "文件超过 {mb} MB 上限 (limits.max_file_mb)",
-        "the file is larger than the {mb} MB limit (limits.max_file_mb)",
-    ),
-    "bomb": (
-        "解压后超过 {mb} MB (可能是 zip 炸弹): 已拒绝",
-        "it unpacks to more than {mb} MB (a zip bomb?): refused",
-    ),
-    "unreadable": ("无法读取工作簿: {detail}", "cannot read the workbook: {detail}"),
-    "doctype": (
-        "{part} 含有 XML 实体声明 (DOCTYPE), Excel 从不这样写; 可能是恶意文件 (XML 炸弹), 已拒绝",
-        "{part} declares XML entities (DOCTYPE), which Excel never writes; possibly a "
-        "malicious file (XML bomb): refused",
-    ),
-    "forged": (
-        "{part} 的 zip 大小信息不可能成立 (可能是 zip 炸弹或文件已损坏): 已拒绝",
-        "{part}: its sizes in the zip cannot be true (a zip bomb, or a damaged file): refused",
-    ),
-    "rows-beyond": (
-        "工作表「{sheet}」的内容一直延伸到第 {last} 行, 超过 {rows} 行上限 (limits.max_rows); "
-        "如果那一行是误输入, 请删除它 (在 Excel 中按 Ctrl+End 可定位) 后再试",
-        "sheet '{sheet}' has content down to row {last}, beyond the {rows}-row limit "
-        "(limits.max_rows); if that row was typed by mistake, delete it (Ctrl+End in Excel "
-        "finds it) and try again",
-    ),
-    "range-too-large": (
-        "工作表「{sheet}」的数据区从 A1 延伸到 {cell} ({rows} 行 × {cols} 列), 读取所需内存超过 "
-        "{mb} MB 上限 (limits.max_unpacked_mb); 如果 {cell} 附近是误输入, 请删除 (在 Excel 中按 "
-        "Ctrl+End 可定位) 后再试",
-        "sheet '{sheet}' spans A1:{cell} ({rows} rows × {cols} columns), more than reading it "
-        "may use ({mb} MB, limits.max_unpacked_mb); if a cell near {cell} was typed by mistake, "
-        "delete it (Ctrl+End in Excel finds it) and try again",
-    ),
-    "too-many-rows": (
-        "工作表「{sheet}」超过 {rows} 行上限 (limits.max_rows)",
-        "sheet '{sheet}' has more than {rows} rows (limits.max_rows)",
-    ),
-}
-
-
 _PROLOG = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
 
 
@@ -179,8 +106,7 @@ def _declares_doctype(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
 
 def message(cfg: Config, path: Path, kind: str, **params: object) -> str:
     """The message of a refused file, in the team's language, after its path."""
-    zh, en = _FILE_MESSAGES[kind]
-    return f"{path}: " + (zh if cfg.lang == "zh" else en).format(**params)
+    return f"{path}: " + text(f"file.{kind.replace('-', '_')}", cfg.lang, **params)
 
 
 def short(e: BaseException) -> str:
