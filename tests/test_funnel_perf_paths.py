@@ -17,15 +17,10 @@ import pytest
 from helpers import REPS_OK, append_rows, write_ledger
 
 from funnel_sync.config import Config
-from funnel_sync.funnel import (
-    Snapshot,
-    _counts,
-    _dates,
-    _day,
-    _latest,
-    _mapped,
-    build_snapshot,
-)
+from funnel_sync.funnel import Snapshot, build_snapshot
+from funnel_sync.funnel.frames import _dates, _day, _mapped
+from funnel_sync.funnel.measures import _latest
+from funnel_sync.funnel.tables import _counts
 from funnel_sync.parse import parse_text
 from funnel_sync.read import read_book
 from funnel_sync.report import ReportError
