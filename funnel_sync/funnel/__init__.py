@@ -2,8 +2,9 @@
 
 Everything is computed once, for the team, each region and each rep, by grouping the same
 DataFrames on a scope column (`team`, `region`, `rep`), so 100,000 opportunities cost a few
-group-bys rather than a Python loop per row. The result is plain data (dicts of numbers, dates
-and text): the HTML template, the Excel template and the e-mail all read the same values.
+group-bys rather than a Python loop per row. The result is frozen, typed figures of plain
+numbers, dates and text (context.py): the HTML template, the Excel template, the e-mail and
+the JSON all read the same values.
 
 Definitions (the README's "The weekly report" section says the same for users):
 
@@ -28,8 +29,9 @@ The package, in the order the snapshot is built:
 - figures.py   one scope assembled from its aggregates
 - roadmap.py   the phase, the work standards and phase goals, the scorecard
 - quota.py     the layer sizes the quota needs, coverage, the thin-layer alerts
-- snapshot.py  build_snapshot and the report's context
-- context.py   the period and the shape of the figures; plain.py numpy values as Python's
+- snapshot.py  build_snapshot, Snapshot and the context of one report
+- context.py   the typed figures and the report's context, and their JSON form
+- plain.py     numpy and pandas values as Python's
 """
 
 from funnel_sync.funnel.context import (
@@ -38,7 +40,14 @@ from funnel_sync.funnel.context import (
     LIST_LIMIT,
     OPEN_STAGES,
     TREND_WEEKS,
+    Listing,
     Period,
+    RegionScope,
+    ReportContext,
+    RepScope,
+    Scope,
+    TeamScope,
+    jsonable,
 )
 from funnel_sync.funnel.figures import LAYER_LABELS
 from funnel_sync.funnel.frames import SCOPES, Frames, LedgerFrames, frames, ledger_frames
@@ -60,10 +69,17 @@ __all__ = [
     "TREND_WEEKS",
     "Frames",
     "LedgerFrames",
+    "Listing",
     "Period",
+    "RegionScope",
+    "RepScope",
+    "ReportContext",
+    "Scope",
     "Snapshot",
+    "TeamScope",
     "build_snapshot",
     "frames",
+    "jsonable",
     "ledger_frames",
     "phase_settings",
     "rep_phase",

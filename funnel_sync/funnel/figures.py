@@ -6,7 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnel_sync.funnel.context import FLOW_STAGES, LAYER_KEYS, OPEN_STAGES
+from funnel_sync.funnel.context import (
+    FLOW_STAGES,
+    LAYER_KEYS,
+    OPEN_STAGES,
+    Conversion,
+    Flow,
+    Funnel,
+    Layer,
+    Pipeline,
+    Plan,
+    PoolActivity,
+    Scope,
+    StageDays,
+    Totals,
+    TrendWeek,
+)
 from funnel_sync.funnel.measures import Measures, _t
 from funnel_sync.funnel.plain import _int, _maybe, _num
 from funnel_sync.funnel.tables import Tables, _rates
@@ -22,139 +37,147 @@ LAYER_LABELS = {
 }
 
 
-def scope(m: Measures, kind: str, name: str, tb: Tables, pool: int) -> dict[str, Any]:
-    """One scope (the team, a region or a rep) as plain data: `pool` is its pool reserve."""
+def scope(m: Measures, kind: str, name: str, tb: Tables, pool: int) -> Scope:
+    """One scope (the team, a region or a rep): `pool` is its pool reserve. Its pipeline has
+    no quota and it has no alerts yet: a team's and a rep's are added from their reps' (see
+    quota.py)."""
     k = name if kind != "team" else "team"
-    layers: list[dict[str, Any]] = []
+    layers = _layers(m, tb, k, pool)
+    open_layers = [x for x in layers if x.key in ("D", "C", "B", "A")]
+    totals = Totals(
+        sum(x.count for x in open_layers),
+        round(sum(x.amount for x in open_layers if x.amount is not None), 2),
+        round(sum(x.weighted for x in open_layers if x.weighted is not None), 2),
+    )
+    won_ytd = round(_num(tb.won_ytd.get(k, 0)), 2)
+    return Scope(
+        kind=kind,
+        name=name if kind != "team" else m.t("全团队", "whole team"),
+        funnel=Funnel(*layers),
+        layers=layers,
+        open=totals,
+        flow=tuple(_flow(m, tb, k, s) for s in FLOW_STAGES),
+        conversion=_conversion(tb, k),
+        rates_from="own",
+        moves=_int(tb.moves.get(k, 0)),
+        days=tuple(
+            StageDays(
+                s.key,
+                s.code,
+                _label(m, s),
+                m.target.get(int(s)),
+                _maybe(tb.days_now.get((k, int(s)))),
+                _maybe(tb.days_done.get((k, int(s)))),
+                _int(tb.done_n.get((k, int(s)), 0)),
+                _int(tb.stalled_n.get((k, int(s)), 0)),
+            )
+            for s in OPEN_STAGES
+        ),
+        plan=tuple(
+            Plan(
+                s.key,
+                s.code,
+                _int(tb.counts.get((k, int(s)), 0)),
+                **{what: _int(tb.plans[what].get((k, int(s)), 0)) for what in tb.plans},
+                avg_days_late=_maybe(tb.late.get((k, int(s)))),
+            )
+            for s in OPEN_STAGES
+        ),
+        trend=tuple(
+            TrendWeek(
+                f"W{per.week:02d}",
+                per.start,
+                per.end,
+                new=int(_num(tb.trend["new"].get((k, w), 0))),
+                advanced=int(_num(tb.trend["advanced"].get((k, w), 0))),
+                won=int(_num(tb.trend["won"].get((k, w), 0))),
+                won_amount=_num(tb.trend["won_amount"].get((k, w), 0)),
+                lost=int(_num(tb.trend["lost"].get((k, w), 0))),
+            )
+            for w, per in m.trend_weeks
+        ),
+        won_ytd=won_ytd,
+        won_qtd=round(_num(tb.won_qtd.get(k, 0)), 2),
+        pipeline=Pipeline(totals.weighted, totals.amount, None, won_ytd, None, None, None, None),
+        alerts=(),
+        pool_activity=_pool_activity(tb, k),
+        rejected_moves=tb.rejected.listing(k),
+        stalled=tb.stalled.listing(k),
+        overdue=tb.overdue.listing(k),
+        important_days=tb.days.listing(k),
+    )
+
+
+def _layers(m: Measures, tb: Tables, k: Any, pool: int) -> tuple[Layer, ...]:
+    """The pool reserve and the classes D to 成交, each bar's width against the largest."""
     maximum = max([pool, *(int(tb.counts.get((k, int(s)), 0)) for s in FLOW_STAGES)], default=0)
+    layers = []
     for key in LAYER_KEYS:
+        amount: float | None
+        weighted: float | None
         if key == "pool":
             count, amount, weighted = pool, None, None
+            code = "储备" if m.lang == "zh" else key
         else:
             c = int(Stage.from_key(key))
             count = _int(tb.counts.get((k, c), 0))
             amount = round(_num(tb.amounts.get((k, c), 0)), 2)
             weighted = round(_num(tb.weighted.get((k, c), 0)), 2)
+            code = Stage.WON.code if key == "won" and m.lang == "zh" else key
+        width = round(100 * count / maximum, 1) if maximum else 0.0
         layers.append(
-            {
-                "key": key,
-                "code": "储备" if key == "pool" and m.lang == "zh" else key,
-                "label": _t(m.lang, LAYER_LABELS[key]),
-                "count": count,
-                "amount": amount,
-                "weighted": weighted,
-                "width": round(100 * count / maximum, 1) if maximum else 0.0,
-            }
+            Layer(key, code, _t(m.lang, LAYER_LABELS[key]), count, amount, weighted, width)
         )
-    for layer in layers:
-        if layer["key"] == "won":
-            layer["code"] = Stage.WON.code if m.lang == "zh" else "won"
-    open_layers = [x for x in layers if x["key"] in ("D", "C", "B", "A")]
-    flow = []
-    for s in FLOW_STAGES:
-        row: dict[str, Any] = {"key": s.key, "code": s.code, "label": _label(m, s)}
-        for metric in ("entered", "advanced", "fell_back", "lost"):
-            now = _int(tb.flow[metric].get((k, int(s)), 0))
-            before = _int(tb.flow_prev[metric].get((k, int(s)), 0))
-            row[metric] = now
-            row[f"{metric}_prev"] = before
-            row[f"{metric}_delta"] = now - before
-        flow.append(row)
+    return tuple(layers)
+
+
+def _flow(m: Measures, tb: Tables, k: Any, s: Stage) -> Flow:
+    """A layer's moves this week against last week's."""
+    counts: dict[str, int] = {}
+    for metric in ("entered", "advanced", "fell_back", "lost"):
+        now = _int(tb.flow[metric].get((k, int(s)), 0))
+        before = _int(tb.flow_prev[metric].get((k, int(s)), 0))
+        counts[metric] = now
+        counts[f"{metric}_prev"] = before
+        counts[f"{metric}_delta"] = now - before
+    return Flow(s.key, s.code, _label(m, s), **counts)
+
+
+def _conversion(tb: Tables, k: Any) -> tuple[Conversion, ...]:
     rates = _rates(tb, k)
-    conversion = []
+    out = []
     for s in OPEN_STAGES:
         rate = rates[s.key]
-        conversion.append(
-            {
-                "from": s.code,
-                "to": Stage(int(s) + 1).code,
-                "advanced": _int(tb.rates["advanced"].get((k, int(s)), 0)),
-                "lost": _int(tb.rates["lost"].get((k, int(s)), 0)),
-                "rate": rate,
-                "rate_pct": None if rate is None else round(100 * rate, 1),
-            }
+        out.append(
+            Conversion(
+                s.code,
+                Stage(int(s) + 1).code,
+                _int(tb.rates["advanced"].get((k, int(s)), 0)),
+                _int(tb.rates["lost"].get((k, int(s)), 0)),
+                rate,
+                None if rate is None else round(100 * rate, 1),
+            )
         )
-    days = [
-        {
-            "key": s.key,
-            "code": s.code,
-            "label": _label(m, s),
-            "target": m.target.get(int(s)),
-            "avg_current": _maybe(tb.days_now.get((k, int(s)))),
-            "avg_done": _maybe(tb.days_done.get((k, int(s)))),
-            "done": _int(tb.done_n.get((k, int(s)), 0)),
-            "stalled": _int(tb.stalled_n.get((k, int(s)), 0)),
-        }
-        for s in OPEN_STAGES
-    ]
-    plan = [
-        {
-            "key": s.key,
-            "code": s.code,
-            "count": _int(tb.counts.get((k, int(s)), 0)),
-            **{m: _int(tb.plans[m].get((k, int(s)), 0)) for m in tb.plans},
-            "avg_days_late": _maybe(tb.late.get((k, int(s)))),
-        }
-        for s in OPEN_STAGES
-    ]
-    trend: list[dict[str, Any]] = []
-    for w, per in m.trend_weeks:
-        trend.append(
-            {
-                "label": f"W{per.week:02d}",
-                "start": per.start,
-                "end": per.end,
-                **{what: _num(tb.trend[what].get((k, w), 0)) for what in tb.trend},
-            }
-        )
-    for week in trend:
-        for what in ("new", "advanced", "won", "lost"):
-            week[what] = int(week[what])
-    weighted_open = round(sum(x["weighted"] for x in open_layers), 2)
-    pool_counts = {
+    return tuple(out)
+
+
+def _pool_activity(tb: Tables, k: Any) -> PoolActivity:
+    """The week's pool log by action; the listed items are those needing a look."""
+    n = {
         a: _int(tb.pool_n.get((k, a), 0))
         for a in ("claim", "release", "recycle", "claim-rejected", "transfer", "revert")
     }
-    totals, items = tb.lists["pool"]
-    rej_totals, rej_items = tb.lists["rejected"]
-    out: dict[str, Any] = {
-        "kind": kind,
-        "name": name if kind != "team" else m.t("全团队", "whole team"),
-        "funnel": {x["key"]: x for x in layers},
-        "layers": layers,
-        "open": {
-            "count": sum(x["count"] for x in open_layers),
-            "amount": round(sum(x["amount"] for x in open_layers), 2),
-            "weighted": weighted_open,
-        },
-        "flow": flow,
-        "conversion": conversion,
-        "rates_from": "own",
-        "moves": _int(tb.moves.get(k, 0)),
-        "days": days,
-        "plan": plan,
-        "trend": trend,
-        "won_ytd": round(_num(tb.won_ytd.get(k, 0)), 2),
-        "won_qtd": round(_num(tb.won_qtd.get(k, 0)), 2),
-        "pool_activity": {
-            "claims": pool_counts["claim"],
-            "releases": pool_counts["release"],
-            "recycles": pool_counts["recycle"],
-            "claims_rejected": pool_counts["claim-rejected"],
-            "transfers": pool_counts["transfer"],
-            "reverts": pool_counts["revert"],
-            "total": totals.get(k, 0),
-            "items": items.get(k, []),
-        },
-        "rejected_moves": {"total": rej_totals.get(k, 0), "items": rej_items.get(k, [])},
-    }
-    for name_ in ("stalled", "overdue", "days"):
-        t_, i_ = tb.lists[name_]
-        out["important_days" if name_ == "days" else name_] = {
-            "total": t_.get(k, 0),
-            "items": i_.get(k, []),
-        }
-    return out
+    listed = tb.pool.listing(k)
+    return PoolActivity(
+        listed.total,
+        listed.items,
+        claims=n["claim"],
+        releases=n["release"],
+        recycles=n["recycle"],
+        claims_rejected=n["claim-rejected"],
+        transfers=n["transfer"],
+        reverts=n["revert"],
+    )
 
 
 def _label(m: Measures, s: Stage) -> str:

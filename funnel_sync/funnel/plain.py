@@ -4,7 +4,6 @@ the report's figures hold, so that a template, the e-mail and the JSON read them
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -59,11 +58,6 @@ def _column(series: pd.Series) -> list[Any]:
     if set(map(type, values)) <= _PLAIN_TYPES:  # _plain would return each value as it is
         return values
     return [_plain(v) for v in values]
-
-
-def _records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    cols = [_column(df[c]) for c in columns]
-    return [dict(zip(columns, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
 def _grouped(series: pd.Series) -> dict[Any, Any]:

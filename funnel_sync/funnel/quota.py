@@ -8,10 +8,25 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from funnel_sync.funnel.context import FLOW_STAGES
+from funnel_sync.funnel.context import (
+    Alert,
+    LayerRates,
+    LayerSizes,
+    Pipeline,
+    RegionScope,
+    RepScope,
+    Scope,
+    TeamScope,
+)
 from funnel_sync.funnel.measures import Measures, _t
 from funnel_sync.funnel.plain import _maybe, _num
-from funnel_sync.funnel.roadmap import PHASE_LABELS, phase_settings, rep_phase, scorecard
+from funnel_sync.funnel.roadmap import (
+    PHASE_LABELS,
+    layer_counts,
+    phase_settings,
+    rep_phase,
+    scorecard,
+)
 from funnel_sync.funnel.tables import Tables, _rates
 from funnel_sync.model import Rep, Stage
 from funnel_sync.read import Book
@@ -26,16 +41,15 @@ ACTIONS = {
 }
 
 
-def rep_extras(
-    m: Measures, rep: Rep, scope: dict[str, Any], tb: Tables, team: dict[str, Any], team_tb: Tables
-) -> None:
-    """A rep's own figures added to the rep's scope: phase, quota, the layer sizes the
+def rep_scope(m: Measures, rep: Rep, scope: Scope, tb: Tables, team_tb: Tables) -> RepScope:
+    """The rep's scope with the rep's own figures: phase, quota, the layer sizes the
     remaining quota needs, coverage, the thin-layer alerts and the scorecard."""
     cfg, lang = m.cfg, m.lang
     phase = rep_phase(rep, cfg, m.today)
+    phase_label = _t(lang, PHASE_LABELS[phase])
     settings = phase_settings(cfg, phase)
     quota = _num(rep.annual_quota) if rep.annual_quota else 0.0
-    enough = scope["moves"] >= cfg.report.min_history
+    enough = scope.moves >= cfg.report.min_history
     rates = _rates(tb, rep.name) if enough else _rates(team_tb, "team")
     if enough:  # the rep's own rate where the rep has one, else the team's
         team_rates = _rates(team_tb, "team")
@@ -46,7 +60,7 @@ def rep_extras(
     if avg_won is None or avg_won <= 0:
         open_amounts = m.f.opps.loc[m.f.opps["open"], "amount"]
         avg_won = _maybe(open_amounts.mean(), 2)
-    remaining = max(0.0, quota - scope["won_ytd"])
+    remaining = max(0.0, quota - scope.won_ytd)
     needed: dict[str, int | None] = dict.fromkeys(("A", "B", "C", "D"))
     deals: float | None = None
     if quota > 0 and avg_won:
@@ -59,42 +73,51 @@ def rep_extras(
             else:
                 chain = chain / r
                 needed[s.key] = math.ceil(chain - 1e-9)
-    scope.update(
-        {
-            "phase": phase,
-            "phase_label": _t(lang, PHASE_LABELS[phase]),
-            "regions": "*" if rep.all_regions else ",".join(sorted(rep.regions)),
-            "email": rep.email,
-            "quota": quota,
-            "remaining": round(remaining, 2),
-            "avg_won": avg_won,
-            "rates_from": "own" if enough else "team",
-            "deals_needed": None if deals is None else math.ceil(deals - 1e-9),
-            "needed": needed,
-            "needed_rates": {s: None if r is None else round(r, 4) for s, r in rates.items()},
-        }
-    )
-    coverage = scope["open"]["weighted"] / quota if quota else None
+    coverage = scope.open.weighted / quota if quota else None
     target = settings.get("pipeline_coverage_pct")
-    scope["pipeline"] = {
-        "weighted": scope["open"]["weighted"],
-        "open_amount": scope["open"]["amount"],
-        "quota": quota,
-        "won_ytd": scope["won_ytd"],
-        "coverage": None if coverage is None else round(coverage, 4),
-        "coverage_pct": None if coverage is None else round(100 * coverage, 1),
-        "target_pct": target,
-        "met": None if target is None or coverage is None else 100 * coverage >= target,
-    }
-    scope["alerts"] = _alerts(m, rep, scope, settings)
-    scope["scorecard"] = scorecard(m, rep, scope, settings, tb, quota)
+    pipeline = Pipeline(
+        weighted=scope.open.weighted,
+        open_amount=scope.open.amount,
+        quota=quota,
+        won_ytd=scope.won_ytd,
+        coverage=None if coverage is None else round(coverage, 4),
+        coverage_pct=None if coverage is None else round(100 * coverage, 1),
+        target_pct=target,
+        met=None if target is None or coverage is None else 100 * coverage >= target,
+    )
+    sizes = LayerSizes(**needed)
+    return RepScope.of(
+        scope,
+        rates_from="own" if enough else "team",
+        pipeline=pipeline,
+        alerts=_alerts(m, rep, scope, settings, sizes, round(remaining, 2)),
+        phase=phase,
+        phase_label=phase_label,
+        regions="*" if rep.all_regions else ",".join(sorted(rep.regions)),
+        email=rep.email,
+        quota=quota,
+        remaining=round(remaining, 2),
+        avg_won=avg_won,
+        deals_needed=None if deals is None else math.ceil(deals - 1e-9),
+        needed=sizes,
+        needed_rates=LayerRates(
+            **{s: None if r is None else round(r, 4) for s, r in rates.items()}
+        ),
+        scorecard=scorecard(m, rep, scope, phase_label, settings, tb, quota),
+    )
 
 
 def _alerts(
-    m: Measures, rep: Rep, scope: dict[str, Any], settings: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    counts = {s: scope["funnel"][s.key]["count"] for s in FLOW_STAGES}
-    alerts: list[dict[str, Any]] = []
+    m: Measures,
+    rep: Rep,
+    scope: Scope,
+    settings: Mapping[str, Any],
+    needed: LayerSizes,
+    remaining: float,
+) -> tuple[Alert, ...]:
+    """The layers below their phase goal, then those below the size the quota needs."""
+    counts = layer_counts(scope)
+    alerts: list[Alert] = []
     for goal in settings.get("goals", []):
         stage = Stage.from_key(goal["class"])
         have = sum(n for s, n in counts.items() if s >= stage)
@@ -114,7 +137,7 @@ def _alerts(
             )
             alerts.append(_alert(m, rep, stage, "goal", have, goal["at_least"], message))
     for key in ("A", "B", "C", "D"):
-        need = scope["needed"][key]
+        need = needed[key]
         stage = Stage.from_key(key)
         if need is not None and counts[stage] < need:
             message = m.t(
@@ -123,71 +146,65 @@ def _alerts(
                 c=key,
                 n=counts[stage],
                 need=need,
-                money=m.money(scope["remaining"]),
+                money=m.money(remaining),
             )
             alerts.append(_alert(m, rep, stage, "needed", counts[stage], need, message))
-    return alerts
+    return tuple(alerts)
 
 
 def _alert(
     m: Measures, rep: Rep, stage: Stage, kind: str, have: int, want: int, message: str
-) -> dict[str, Any]:
-    return {
-        "rep": rep.name,
-        "layer": stage.code,
-        "kind": kind,
-        "kind_label": m.t("阶段目标", "phase goal")
+) -> Alert:
+    return Alert(
+        rep=rep.name,
+        layer=stage.code,
+        kind=kind,
+        kind_label=m.t("阶段目标", "phase goal")
         if kind == "goal"
         else m.t("定额所需", "quota needs"),
-        "count": have,
-        "target": want,
-        "gap": want - have,
-        "message": message,
-        "action": _t(m.lang, ACTIONS[stage]),
-    }
+        count=have,
+        target=want,
+        gap=want - have,
+        message=message,
+        action=_t(m.lang, ACTIONS[stage]),
+    )
 
 
 def team_totals(
-    team: dict[str, Any],
-    regions: Iterable[dict[str, Any]],
-    reps: Sequence[dict[str, Any]],
-    book: Book,
-) -> None:
-    """Team and region views: quota and coverage from their reps, the reps' alerts."""
-    quota = sum(r["quota"] for r in reps)
-    coverage = team["open"]["weighted"] / quota if quota else None
-    team["quota"] = quota
-    team["pipeline"] = {
-        "weighted": team["open"]["weighted"],
-        "open_amount": team["open"]["amount"],
-        "quota": quota,
-        "won_ytd": team["won_ytd"],
-        "coverage": None if coverage is None else round(coverage, 4),
-        "coverage_pct": None if coverage is None else round(100 * coverage, 1),
-        "target_pct": None,
-        "met": None,
-        "reps_met": sum(1 for r in reps if r["pipeline"]["met"]),
-        "reps_with_target": sum(1 for r in reps if r["pipeline"]["met"] is not None),
-    }
-    team["alerts"] = [a for r in reps for a in r["alerts"]]
+    team: Scope, regions: Iterable[Scope], reps: Sequence[RepScope], book: Book
+) -> tuple[TeamScope, list[RegionScope]]:
+    """The team's and the regions' views: the team's quota and coverage from its reps, and
+    the alerts of the reps of each (a rep covering every region counts for the team only)."""
+    quota = sum(r.quota for r in reps)
+    coverage = team.open.weighted / quota if quota else None
+    pipeline = Pipeline(
+        weighted=team.open.weighted,
+        open_amount=team.open.amount,
+        quota=quota,
+        won_ytd=team.won_ytd,
+        coverage=None if coverage is None else round(coverage, 4),
+        coverage_pct=None if coverage is None else round(100 * coverage, 1),
+        target_pct=None,
+        met=None,
+        reps_met=sum(1 for r in reps if r.pipeline.met),
+        reps_with_target=sum(1 for r in reps if r.pipeline.met is not None),
+    )
+    team_scope = TeamScope.of(
+        team, quota=quota, pipeline=pipeline, alerts=tuple(a for r in reps for a in r.alerts)
+    )
     covers = {r.name: (r.all_regions, r.regions) for r in book.reps}
+    region_scopes = []
     for region in regions:
         members = [
             r
             for r in reps
-            if (lambda c: c is not None and not c[0] and region["name"] in c[1])(
-                covers.get(r["name"])
-            )
+            if (lambda c: c is not None and not c[0] and region.name in c[1])(covers.get(r.name))
         ]
-        region["reps"] = [r["name"] for r in members]
-        region["alerts"] = [a for r in members for a in r["alerts"]]
-        region["pipeline"] = {
-            "weighted": region["open"]["weighted"],
-            "open_amount": region["open"]["amount"],
-            "quota": None,
-            "won_ytd": region["won_ytd"],
-            "coverage": None,
-            "coverage_pct": None,
-            "target_pct": None,
-            "met": None,
-        }
+        region_scopes.append(
+            RegionScope.of(
+                region,
+                reps=tuple(r.name for r in members),
+                alerts=tuple(a for r in members for a in r.alerts),
+            )
+        )
+    return team_scope, region_scopes

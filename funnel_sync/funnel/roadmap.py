@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from funnel_sync.config import PHASES, Config
-from funnel_sync.funnel.context import FLOW_STAGES
+from funnel_sync.funnel.context import FLOW_STAGES, Scope, Scorecard, ScorecardItem
 from funnel_sync.funnel.plain import _num
 from funnel_sync.model import Rep, Stage
 
@@ -73,33 +73,42 @@ def phase_settings(cfg: Config, phase: str) -> dict[str, Any]:
     return settings
 
 
+def layer_counts(scope: Scope) -> dict[Stage, int]:
+    """The scope's count at each class D to 成交."""
+    return {s: scope.funnel[s.key].count for s in FLOW_STAGES}
+
+
 def scorecard(
     m: Measures,
     rep: Rep,
-    scope: dict[str, Any],
+    scope: Scope,
+    phase_label: str,
     settings: Mapping[str, Any],
     tb: Tables,
     quota: float,
-) -> dict[str, Any]:
+) -> Scorecard:
     """The rep's roadmap scorecard: the week's work standards from 跟进记录 and the phase
     goals (layer counts, coverage, won this quarter and year against the quota), met or not."""
-    items: list[dict[str, Any]] = []
+    items: list[ScorecardItem] = []
 
     def add(kind: str, label: str, target: float, actual: float, unit: str = "") -> None:
+        kind_label = (
+            m.t("每周工作标准", "weekly standard")
+            if kind == "standard"
+            else m.t("阶段目标", "phase goal")
+        )
         items.append(
-            {
-                "rep": rep.name,
-                "phase_label": scope["phase_label"],
-                "kind": kind,
-                "kind_label": m.t("每周工作标准", "weekly standard")
-                if kind == "standard"
-                else m.t("阶段目标", "phase goal"),
-                "label": label,
-                "target": target,
-                "actual": round(actual, 2),
-                "unit": unit,
-                "met": actual >= target,
-            }
+            ScorecardItem(
+                rep.name,
+                phase_label,
+                kind,
+                kind_label,
+                label,
+                target,
+                round(actual, 2),
+                unit,
+                actual >= target,
+            )
         )
 
     for key, (activity, measure, zh, en) in STANDARDS.items():
@@ -107,7 +116,7 @@ def scorecard(
             continue
         table = tb.work["count" if measure == "count" else "hours"]
         add("standard", m.t(zh, en), settings[key], _num(table.get((rep.name, activity), 0)))
-    counts = {s: scope["funnel"][s.key]["count"] for s in FLOW_STAGES}
+    counts = layer_counts(scope)
     for goal in settings.get("goals", []):
         stage = Stage.from_key(goal["class"])
         have = sum(n for s, n in counts.items() if s >= stage)
@@ -124,7 +133,7 @@ def scorecard(
                 "goal",
                 m.t("加权管道 / 年度定额 (%)", "weighted pipeline / annual quota (%)"),
                 pct,
-                100 * scope["open"]["weighted"] / quota,
+                100 * scope.open.weighted / quota,
                 "%",
             )
         pct = settings.get("quarter_target_pct")
@@ -133,7 +142,7 @@ def scorecard(
                 "goal",
                 m.t("本季度成交 / 季度定额 (%)", "won this quarter / quarter quota (%)"),
                 pct,
-                100 * scope["won_qtd"] / (quota / 4),
+                100 * scope.won_qtd / (quota / 4),
                 "%",
             )
         pct = settings.get("annual_target_pct")
@@ -142,8 +151,8 @@ def scorecard(
                 "goal",
                 m.t("本年成交 / 年度定额 (%)", "won this year / annual quota (%)"),
                 pct,
-                100 * scope["won_ytd"] / quota,
+                100 * scope.won_ytd / quota,
                 "%",
             )
-    met = sum(1 for i in items if i["met"])
-    return {"items": items, "met": met, "total": len(items)}
+    met = sum(1 for i in items if i.met)
+    return Scorecard(tuple(items), met, len(items))

@@ -5,66 +5,71 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from funnel_sync.config import Config
 from funnel_sync.days import Days
-from funnel_sync.funnel.context import LIST_LIMIT, Period
+from funnel_sync.funnel.context import (
+    LIST_LIMIT,
+    Holiday,
+    Period,
+    RegionScope,
+    ReportContext,
+    RepScope,
+    TeamScope,
+)
 from funnel_sync.funnel.figures import scope
 from funnel_sync.funnel.frames import LedgerFrames
 from funnel_sync.funnel.measures import Measures
-from funnel_sync.funnel.quota import rep_extras, team_totals
+from funnel_sync.funnel.quota import rep_scope, team_totals
 from funnel_sync.funnel.tables import tables
 from funnel_sync.model import Rep
 from funnel_sync.read import Book
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The report's figures for the team, each region and each rep, as plain data."""
+    """The report's figures for the team, each region and each rep."""
 
     lang: str
     today: dt.date
     period: Period
     currency: str
-    team: dict[str, Any]
-    regions: tuple[dict[str, Any], ...]
-    reps: tuple[dict[str, Any], ...]
-    holidays: tuple[dict[str, Any], ...]
+    team: TeamScope
+    regions: tuple[RegionScope, ...]
+    reps: tuple[RepScope, ...]
+    holidays: tuple[Holiday, ...]
     trailing_days: int = 90
 
-    def rep(self, name: str) -> dict[str, Any]:
+    def rep(self, name: str) -> RepScope:
         for r in self.reps:
-            if r["name"] == name:
+            if r.name == name:
                 return r
         raise KeyError(name)
 
-    def context(self, rep: str | None = None) -> dict[str, Any]:
-        """The Jinja context: the team report, or one rep's (then `team` is that rep's scope,
-        and the lists hold only that rep's rows)."""
-        reps = [self.rep(rep)] if rep is not None else list(self.reps)
+    def context(self, rep: str | None = None) -> ReportContext:
+        """The context of the team's report, or of one rep's (then `team` is that rep's
+        scope, and the lists hold only that rep's rows)."""
+        reps = (self.rep(rep),) if rep is not None else self.reps
         main = reps[0] if rep is not None else self.team
-        alerts = [a for r in reps for a in r["alerts"]]
-        scorecard = [i for r in reps for i in r["scorecard"]["items"]]
-        return {
-            "lang": self.lang,
-            "today": self.today,
-            "period": self.period.as_dict(),
-            "currency": self.currency,
-            "trailing_days": self.trailing_days,
-            "for_rep": rep,
-            "team": main,
-            "regions": [] if rep is not None else list(self.regions),
-            "reps": reps,
-            "alerts": alerts,
-            "scorecard": scorecard,
-            "stalled": main["stalled"]["items"],
-            "overdue": main["overdue"]["items"],
-            "important_days": main["important_days"]["items"],
-            "holidays": list(self.holidays),
-            "pool_activity": main["pool_activity"]["items"],
-            "rejected_moves": main["rejected_moves"]["items"],
-        }
+        return ReportContext(
+            lang=self.lang,
+            today=self.today,
+            period=self.period,
+            currency=self.currency,
+            trailing_days=self.trailing_days,
+            for_rep=rep,
+            team=main,
+            regions=() if rep is not None else self.regions,
+            reps=reps,
+            alerts=tuple(a for r in reps for a in r.alerts),
+            scorecard=tuple(i for r in reps for i in r.scorecard.items),
+            stalled=main.stalled.items,
+            overdue=main.overdue.items,
+            important_days=main.important_days.items,
+            holidays=self.holidays,
+            pool_activity=main.pool_activity.items,
+            rejected_moves=main.rejected_moves.items,
+        )
 
 
 def report_reps(book: Book) -> list[Rep]:
@@ -101,28 +106,25 @@ def build_snapshot(
     team = scope(m, "team", "team", team_tb, len(unowned))
     region_tb = tables(m, "region")
     regions = sorted({r for r in cust["region"].tolist() if isinstance(r, str)})
-    region_scopes = [scope(m, "region", r, region_tb, pool_by_region.get(r, 0)) for r in regions]
+    by_region = [scope(m, "region", r, region_tb, pool_by_region.get(r, 0)) for r in regions]
     rep_tb = tables(m, "rep")
     rep_scopes = []
     for rep in report_reps(book):
         pool = (
             len(unowned) if rep.all_regions else sum(pool_by_region.get(r, 0) for r in rep.regions)
         )
-        rep_scope = scope(m, "rep", rep.name, rep_tb, pool)
-        rep_extras(m, rep, rep_scope, rep_tb, team, team_tb)
-        rep_scopes.append(rep_scope)
-    team_totals(team, region_scopes, rep_scopes, book)
+        own = scope(m, "rep", rep.name, rep_tb, pool)
+        rep_scopes.append(rep_scope(m, rep, own, rep_tb, team_tb))
+    team_scope, region_scopes = team_totals(team, by_region, rep_scopes, book)
     holidays = tuple(
-        {"date": day, "name": name}
-        for day, name in Days(cfg, today).holidays_within(7)
-        if day > today
+        Holiday(day, name) for day, name in Days(cfg, today).holidays_within(7) if day > today
     )
     return Snapshot(
         lang,
         today,
         m.period,
         cfg.report.currency,
-        team,
+        team_scope,
         tuple(region_scopes),
         tuple(rep_scopes),
         holidays,

@@ -4,16 +4,28 @@ over the rows measures.py selected gives every scope value's counts, sums and li
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from funnel_sync.funnel.context import OPEN_STAGES
+from funnel_sync.funnel.context import (
+    OPEN_STAGES,
+    Figure,
+    ImportantDay,
+    Listing,
+    Overdue,
+    PoolEvent,
+    RejectedMove,
+    Stalled,
+    field_names,
+)
 from funnel_sync.funnel.measures import Measures
-from funnel_sync.funnel.plain import _grouped, _int, _records
+from funnel_sync.funnel.plain import _column, _grouped, _int
+
+F = TypeVar("F", bound=Figure)
 
 
 def _counts(df: pd.DataFrame, key: str, by: str | None = None) -> dict[Any, int]:
@@ -41,16 +53,27 @@ def _counts(df: pd.DataFrame, key: str, by: str | None = None) -> dict[Any, int]
     return {(names[i // span], low + i % span): int(counts[i]) for i in found}
 
 
-def _lists(
-    df: pd.DataFrame, key: str, columns: Sequence[str], limit: int
-) -> tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]:
-    """Per scope value: the total and the first `limit` rows (df already sorted)."""
+@dataclass(frozen=True)
+class Lists(Generic[F]):
+    """A list for every scope value: its total and its first items."""
+
+    totals: dict[Any, int]
+    items: dict[Any, list[F]]
+
+    def listing(self, k: Any) -> Listing[F]:
+        return Listing(self.totals.get(k, 0), tuple(self.items.get(k, ())))
+
+
+def _lists(df: pd.DataFrame, key: str, item: type[F], limit: int) -> Lists[F]:
+    """Per scope value: the total and the first `limit` rows as `item`s, the columns of df
+    named as its fields (df already sorted)."""
     totals = _counts(df, key)
     head = df.groupby(key, observed=True, sort=False).head(limit)
-    items: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for k, record in zip(head[key].tolist(), _records(head, columns), strict=True):
-        items[k].append(record)
-    return totals, items
+    items: dict[Any, list[F]] = defaultdict(list)
+    columns = [_column(head[name]) for name in field_names(item)]
+    for k, *values in zip(head[key].tolist(), *columns, strict=True):
+        items[k].append(item(*values))
+    return Lists(totals, items)
 
 
 @dataclass
@@ -78,7 +101,11 @@ class Tables:
     trend: dict[Any, Any]
     rejected_n: dict[Any, int]
     pool_n: dict[Any, Any]
-    lists: dict[str, tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]]
+    stalled: Lists[Stalled]
+    overdue: Lists[Overdue]
+    rejected: Lists[RejectedMove]
+    pool: Lists[PoolEvent]
+    days: Lists[ImportantDay]
 
 
 def tables(m: Measures, key: str) -> Tables:
@@ -111,7 +138,7 @@ def tables(m: Measures, key: str) -> Tables:
         days_done=_grouped(m.stays.groupby([key, "to"], observed=True)["days"].mean()),
         done_n=_counts(m.stays, key, "to"),
         stalled_n=_counts(m.stalled, key, "cls"),
-        plans={m: _counts(rows, key, "cls") for m, rows in m.plan_rows.items()},
+        plans={what: _counts(rows, key, "cls") for what, rows in m.plan_rows.items()},
         late=_grouped(late_days),
         work={
             "count": _grouped(wk_acts.size()),
@@ -124,57 +151,11 @@ def tables(m: Measures, key: str) -> Tables:
         trend=trend,
         rejected_n=_counts(m.rejected, key),
         pool_n=_counts(m.pool_week, key, "action"),
-        lists={
-            "stalled": _lists(
-                m.stalled,
-                key,
-                (
-                    "opportunity_id",
-                    "customer_id",
-                    "customer",
-                    "rep",
-                    "code",
-                    "amount",
-                    "entered",
-                    "age",
-                    "target",
-                    "planned",
-                    "why",
-                ),
-                lim,
-            ),
-            "overdue": _lists(
-                m.overdue,
-                key,
-                (
-                    "opportunity_id",
-                    "customer_id",
-                    "customer",
-                    "contact",
-                    "phone",
-                    "rep",
-                    "code",
-                    "amount",
-                    "last_contact",
-                    "due",
-                    "overdue",
-                ),
-                lim,
-            ),
-            "rejected": _lists(
-                m.rejected,
-                key,
-                ("date", "opportunity_id", "rep", "from_code", "to_code", "reason"),
-                lim,
-            ),
-            "pool": _lists(
-                m.pool_items,
-                key,
-                ("date", "customer_id", "customer", "action", "action_label", "rep", "reason"),
-                lim,
-            ),
-            "days": _important_days(m, key),
-        },
+        stalled=_lists(m.stalled, key, Stalled, lim),
+        overdue=_lists(m.overdue, key, Overdue, lim),
+        rejected=_lists(m.rejected, key, RejectedMove, lim),
+        pool=_lists(m.pool_items, key, PoolEvent, lim),
+        days=_important_days(m, key),
     )
 
 
@@ -187,16 +168,14 @@ def _flow(rows: Mapping[str, pd.DataFrame], key: str) -> dict[Any, Any]:
     }
 
 
-def _important_days(
-    m: Measures, key: str
-) -> tuple[dict[Any, int], dict[Any, list[dict[str, Any]]]]:
+def _important_days(m: Measures, key: str) -> Lists[ImportantDay]:
     """Birthdays and company anniversaries of won customers in the 7 days after the date."""
     cols = list(dict.fromkeys([key, "customer_id", "rep"]))
     won = m.won[cols].drop_duplicates([key, "customer_id"])
     # inner merges keep the left rows' order: naming the events first changes nothing
     ev = m.named_events.merge(won, on="customer_id")
     ev = ev.sort_values(["date", "customer_id"], kind="stable")
-    return _lists(ev, key, ("date", "what", "customer_id", "name", "phone", "rep"), m.limit)
+    return _lists(ev, key, ImportantDay, m.limit)
 
 
 def _rates(tb: Tables, k: Any) -> dict[str, float | None]:

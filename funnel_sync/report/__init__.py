@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,7 +202,7 @@ def make_report(
     snapshot = build_snapshot(book, cfg, today, lang=lang, ledger=ledger)
     result.snapshot = snapshot
     result.timings["aggregate"] = time.perf_counter() - start
-    known = [r["name"] for r in snapshot.reps]
+    known = [r.name for r in snapshot.reps]
     for name in reps:
         if name not in known:
             raise ReportError(
@@ -241,6 +241,6 @@ def _import_renderers() -> None:
     import funnel_sync.report.html  # noqa: F401
 
 
-def jinja_globals(context: dict[str, Any]) -> dict[str, Any]:
+def jinja_globals(context: Mapping[str, Any]) -> dict[str, Any]:
     """What every template sees besides the snapshot: the labels of its language."""
     return {**context, "t": labels(str(context.get("lang", "zh")))}
