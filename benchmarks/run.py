@@ -6,6 +6,11 @@ alike, and reports medians of wall time and peak memory (RSS), plus the ratios:
 
     python benchmarks/run.py                      # 1k, 10k, 100k; 3 repetitions
     python benchmarks/run.py --sizes 1000 --repeat 1 --json out.json
+    python benchmarks/run.py --before ../base   # also each funnel_sync case with that checkout
+
+`--before DIR` runs every funnel_sync case a second time with the code of DIR (a checkout of an
+earlier commit: `git worktree add ../base COMMIT`), as case@before, interleaved with the others:
+a change's before and after measured side by side in one run.
 
 Cases:
   floor          every sheet read with python-calamine (the cost of reading the file)
@@ -86,14 +91,27 @@ main(["report", SYNCED, "--out", OUTDIR, "--today", TODAY], standalone_mode=Fals
 }
 
 
-def measure(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of the code run in a fresh Python process."""
+#: The cases that run funnel_sync itself (the others measure libraries): --before repeats them.
+OWN_CASES = ("check", "sync", "resync", "report")
+
+
+def _environ(code_dir: Path | None) -> dict[str, str] | None:
+    """The process environment importing funnel_sync from `code_dir` (None: as installed)."""
+    if code_dir is None:
+        return None
+    return {**os.environ, "PYTHONPATH": str(code_dir)}
+
+
+def measure(code: str, env: dict[str, str], code_dir: Path | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of the code run in a fresh Python process (importing
+    funnel_sync from `code_dir` when given)."""
     prelude = "".join(f"{k} = {v!r}\n" for k, v in env.items())
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", prelude + code],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=_environ(code_dir),
     )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -127,30 +145,40 @@ def build(folder: Path, opportunities: int) -> Path:
     return path
 
 
-def run(sizes: list[int], repeat: int, cases: list[str], folder: Path) -> dict[str, object]:
+def run(
+    sizes: list[int], repeat: int, cases: list[str], folder: Path, before: Path | None = None
+) -> dict[str, object]:
     results: dict[str, dict[str, dict[str, float]]] = {}
+    runs = [(case, None) for case in cases]
+    if before is not None:
+        runs += [(case, before) for case in cases if case in OWN_CASES]
     for size in sizes:
         source = build(folder, size)
-        synced = folder / f"synced-{size}.xlsx"
-        shutil.copy(source, synced)
-        subprocess.run(
-            [sys.executable, "-m", "funnel_sync", "sync", str(synced), "--today", TODAY],
-            stdout=subprocess.DEVNULL,
-        )
-        samples: dict[str, list[tuple[float, float]]] = {c: [] for c in cases}
+        synced: dict[Path | None, Path] = {}
+        for code_dir in {None, before}:  # each code re-syncs and reports what it synced
+            synced[code_dir] = folder / f"synced-{size}{'-before' if code_dir else ''}.xlsx"
+            shutil.copy(source, synced[code_dir])
+            command = ["-m", "funnel_sync", "sync", str(synced[code_dir]), "--today", TODAY]
+            subprocess.run(
+                [sys.executable, *command],
+                stdout=subprocess.DEVNULL,
+                env=_environ(code_dir),
+            )
+        samples: dict[str, list[tuple[float, float]]] = {}
         for _ in range(repeat):
-            for case in cases:  # interleaved: noise falls on every case alike
+            for case, code_dir in runs:  # interleaved: noise falls on every case alike
                 copy = folder / f"copy-{size}.xlsx"
                 shutil.copy(source, copy)
                 env = {
                     "PATH": str(source),
                     "OUT": str(folder / f"out-{size}.xlsx"),
                     "COPY": str(copy),
-                    "SYNCED": str(synced),
+                    "SYNCED": str(synced[code_dir]),
                     "TODAY": TODAY,
                     "OUTDIR": str(folder / f"reports-{size}"),
                 }
-                samples[case].append(measure(CASES[case], env))
+                name = f"{case}@before" if code_dir else case
+                samples.setdefault(name, []).append(measure(CASES[case], env, code_dir))
         results[str(size)] = {
             case: {
                 "seconds": statistics.median(s for s, _ in values),
@@ -162,6 +190,7 @@ def run(sizes: list[int], repeat: int, cases: list[str], folder: Path) -> dict[s
         "machine": _machine(),
         "repeat": repeat,
         "today": TODAY,
+        "before": str(before) if before else None,
         "results": results,
         "ratios": _ratios(results),
     }
@@ -172,14 +201,18 @@ def _ratios(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[s
     for size, cases in results.items():
         t = {c: v["seconds"] for c, v in cases.items()}
         r: dict[str, float] = {}
-        if "floor" in t:
-            for case in ("check", "sync", "resync", "report"):
-                if case in t:
-                    r[f"{case}/floor"] = t[case] / t["floor"]
-        if "floor_synced" in t:  # the re-sync and the report read the synced file
-            for case in ("resync", "report"):
-                if case in t:
-                    r[f"{case}/floor_synced"] = t[case] / t["floor_synced"]
+        for when in ("", "@before"):
+            if "floor" in t:
+                for case in OWN_CASES:
+                    if case + when in t:
+                        r[f"{case}{when}/floor"] = t[case + when] / t["floor"]
+            if "floor_synced" in t:  # the re-sync and the report read the synced file
+                for case in ("resync", "report"):
+                    if case + when in t:
+                        r[f"{case}{when}/floor_synced"] = t[case + when] / t["floor_synced"]
+        for case in OWN_CASES:
+            if case in t and f"{case}@before" in t:
+                r[f"{case}/{case}@before"] = t[case] / t[f"{case}@before"]
         if "openpyxl" in t and "sync" in t:
             r["openpyxl/sync"] = t["openpyxl"] / t["sync"]
         ratios[size] = r
@@ -224,11 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--keep", type=Path, default=None, help="folder for the workbooks")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of earlier code: its funnel_sync cases run too, as case@before",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        report = run(args.sizes, args.repeat, args.cases, folder)
+        before = args.before.resolve() if args.before else None
+        report = run(args.sizes, args.repeat, args.cases, folder, before)
     print(table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -53,11 +53,29 @@ def _decode(codes: dict[str, str], text: object) -> str | None:
     return codes.get(normalize_key(parse_text(text) or ""))
 
 
-def _when(value: object) -> dt.date | None:
+def pool_action(text: object) -> str | None:
+    """The code of a PoolLog action cell (either language, any case or width), or None."""
+    return _decode(_POOL_CODES, text)
+
+
+def stage_result(text: object) -> str | None:
+    """The code of a StageLog result cell (either language, any case or width), or None."""
+    return _decode(_STAGE_CODES, text)
+
+
+def log_day(value: object) -> dt.date | None:
+    """The day of a log row's time cell. A datetime read back from Excel is rounded to the
+    second first: 00:00 can come back as 23:59:59.99 of the day before."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        rounded = value + dt.timedelta(microseconds=500_000)
+        return rounded.replace(microsecond=0).date()
+    if isinstance(value, dt.date):
+        return value
     parsed = parse_date(value)
     return parsed if isinstance(parsed, dt.date) else None
+
+
+_when = log_day
 
 
 @dataclass

@@ -28,3 +28,17 @@ def test_benchmark_runs_at_1k(tmp_path: Path) -> None:
         "resync/floor",
         "report/floor",
     }
+
+
+def test_benchmark_measures_an_earlier_checkout_beside(tmp_path: Path) -> None:
+    """--before DIR: the funnel_sync cases run a second time with DIR's code, in the same run
+    (here DIR is this checkout itself: the mechanics, not a comparison)."""
+    out = tmp_path / "bench.json"
+    here = Path(__file__).resolve().parent.parent
+    argv = ["--sizes", "1000", "--repeat", "1", "--cases", "floor", "sync"]
+    assert bench.main([*argv, "--before", str(here), "--json", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["results"]["1000"]) == {"floor", "sync", "sync@before"}
+    ratios = report["ratios"]["1000"]
+    assert {"sync/floor", "sync@before/floor", "sync/sync@before"} <= set(ratios)
+    assert report["before"] == str(here)

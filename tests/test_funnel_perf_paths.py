@@ -19,9 +19,9 @@ from helpers import REPS_OK, append_rows, write_ledger
 from funnel_sync.config import Config
 from funnel_sync.funnel import Snapshot, build_snapshot
 from funnel_sync.funnel.context import Scope
-from funnel_sync.funnel.frames import _dates, _day, _mapped
-from funnel_sync.funnel.measures import _latest
+from funnel_sync.funnel.frames import _dates, _mapped
 from funnel_sync.funnel.tables import _counts
+from funnel_sync.logs import log_day
 from funnel_sync.parse import parse_text
 from funnel_sync.read import read_book
 from funnel_sync.report import ReportError
@@ -55,7 +55,7 @@ MIXED: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("convert", [parse_text, _day, repr])
+@pytest.mark.parametrize("convert", [parse_text, log_day, repr])
 def test_mapped_converts_like_a_dictionary_of_the_distinct_values(convert: Any) -> None:
     table = {v: convert(v) for v in set(MIXED)}  # what _mapped did before
     expected = list(map(table.__getitem__, MIXED))
@@ -111,16 +111,6 @@ def test_counts_equal_the_group_sizes() -> None:
     assert _counts(df, "rep", "kind") == sizes(["rep", "kind"])  # text: pandas does it
     assert _counts(df.iloc[:0], "rep", "frm") == {}
     assert _counts(df.iloc[:0], "rep") == {}
-
-
-def test_latest_per_row() -> None:
-    days = ["2026-11-01", "2026-11-05", "2026-10-01", "2026-12-01"]
-    when = np.array(days, dtype="datetime64[ns]").view("int64")
-    rows = np.array([0, 0, 2, -1], dtype=np.intp)  # the last points at no row
-    got = _latest(rows, when, 3).view("datetime64[ns]")
-    assert pd.Series(got).tolist()[0] == pd.Timestamp("2026-11-05")
-    assert pd.isna(got[1])
-    assert pd.Series(got).tolist()[2] == pd.Timestamp("2026-10-01")
 
 
 # ---- awkward rows, end to end ----

@@ -8,7 +8,7 @@ and their logs cost a few vectorised passes."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -17,26 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from funnel_sync.logs import POOL_ACTIONS, STAGE_RESULTS
+from funnel_sync.logs import log_day, pool_action, stage_result
 from funnel_sync.model import Activity, ActivityKind, Customer, Opportunity, Stage
-from funnel_sync.parse import normalize_key, parse_date, parse_stage, parse_text
+from funnel_sync.parse import parse_stage, parse_text
 from funnel_sync.read import Book
 from funnel_sync.schema import POOL_LOG, STAGE_LOG
 
 #: The scope columns every frame has: the whole team, the region, the rep.
 SCOPES = ("team", "region", "rep")
-
-
-def _day(value: object) -> dt.date | None:
-    """A log timestamp as a day; datetimes read back from Excel are rounded to the second
-    first (00:00 can come back as 23:59:59.99 of the day before)."""
-    if isinstance(value, dt.datetime):
-        rounded = value + dt.timedelta(microseconds=500_000)
-        return rounded.replace(microsecond=0).date()
-    if isinstance(value, dt.date):
-        return value
-    parsed = parse_date(value)
-    return parsed if isinstance(parsed, dt.date) else None
 
 
 @dataclass(frozen=True)
@@ -81,18 +69,6 @@ def _same(value: Any) -> Any:
 def _stage_int(value: object) -> int:
     stage = parse_stage(value)
     return int(stage) if isinstance(stage, Stage) else -1
-
-
-def _decoder(table: Mapping[str, tuple[str, str]]) -> Any:
-    keys = {}
-    for code, (zh, en) in table.items():
-        for k in (zh, en, code):
-            keys[normalize_key(k)] = code
-
-    def decode(value: object) -> str | None:
-        return keys.get(normalize_key(parse_text(value) or ""))
-
-    return decode
 
 
 _DATE_TYPES = frozenset({dt.date, type(None)})
@@ -166,6 +142,7 @@ class Frames:
     cust_ids: pd.Index  # customers' and opportunities' IDs by row, to look rows up in
     opp_ids: pd.Index
     activities: Sequence[Activity]  # the rows of acts
+    opportunities: Sequence[Opportunity]  # the book's, at the positions in opps["pos"]
 
     def activity_frame(self, which: npt.NDArray[np.intp]) -> pd.DataFrame:
         """The activities at rows `which` of acts: the columns read only for some rows."""
@@ -211,6 +188,7 @@ class LedgerFrames:
     cust_ids: pd.Index
     opp_ids: pd.Index
     activities: Sequence[Activity]
+    opportunities: Sequence[Opportunity]
 
 
 def ledger_frames(book: Book) -> LedgerFrames:
@@ -245,6 +223,7 @@ def ledger_frames(book: Book) -> LedgerFrames:
             "row": pd.Series(
                 list(map(attrgetter("row"), _field(ops, Opportunity, "source"))), dtype="int64"
             ),
+            "pos": pd.Series(np.arange(len(ops)), dtype="int64"),  # in book.opportunities
         }
     )
     opps["entered"] = _dates(_field(ops, Opportunity, "stage_entered_on"))
@@ -265,7 +244,7 @@ def ledger_frames(book: Book) -> LedgerFrames:
             "opportunity_id": _objects(_field(acts_src, Activity, "opportunity_id")),
         }
     )
-    return LedgerFrames(cust, opps, acts, cust_ids, opp_ids, acts_src)
+    return LedgerFrames(cust, opps, acts, cust_ids, opp_ids, acts_src, ops)
 
 
 def frames(book: Book, ledger: LedgerFrames | None = None) -> Frames:
@@ -277,11 +256,11 @@ def frames(book: Book, ledger: LedgerFrames | None = None) -> Frames:
     ids = _coded(raw["opportunity_id"], parse_text)
     slog = pd.DataFrame(
         {
-            "date": _coded(raw["time"], _day).dates(),
+            "date": _coded(raw["time"], log_day).dates(),
             "opportunity_id": ids.column(),
             "frm": pd.Series(_mapped(raw["from_stage"], _stage_int), dtype="int64"),
             "to": pd.Series(_mapped(raw["to_stage"], _stage_int), dtype="int64"),
-            "result": _mapped(raw["result"], _decoder(STAGE_RESULTS)),
+            "result": _mapped(raw["result"], stage_result),
             "reason": _mapped(raw["reason"], parse_text),
             "rep": _mapped(raw["owner"], parse_text),
         }
@@ -314,9 +293,9 @@ def frames(book: Book, ledger: LedgerFrames | None = None) -> Frames:
     raw = _log_columns(book, POOL_LOG.key, fields)
     plog = pd.DataFrame(
         {
-            "date": _coded(raw["time"], _day).dates(),
+            "date": _coded(raw["time"], log_day).dates(),
             "customer_id": _mapped(raw["customer_id"], parse_text),
-            "action": _mapped(raw["action"], _decoder(POOL_ACTIONS)),
+            "action": _mapped(raw["action"], pool_action),
             "rep": _mapped(raw["rep"], parse_text),
             "reason": _mapped(raw["reason"], parse_text),
             "old_value": _mapped(raw["old_value"], parse_text),
@@ -329,4 +308,14 @@ def frames(book: Book, ledger: LedgerFrames | None = None) -> Frames:
     plog["customer"] = pd.Series(_taken(cust["name"], rows), dtype=object)
     for df in (opps, slog, plog):
         _scopes(df)
-    return Frames(cust, opps, ledger.acts, slog, plog, cust_ids, opp_ids, ledger.activities)
+    return Frames(
+        cust,
+        opps,
+        ledger.acts,
+        slog,
+        plog,
+        cust_ids,
+        opp_ids,
+        ledger.activities,
+        ledger.opportunities,
+    )

@@ -9,15 +9,16 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from funnel_sync.config import Config
+from funnel_sync.days import Days
 from funnel_sync.funnel.context import TREND_WEEKS, Period
 from funnel_sync.funnel.frames import (
     SCOPES,
+    Frames,
     LedgerFrames,
-    _index,
+    _dates,
     _positions,
     _scopes,
     _taken,
@@ -25,25 +26,44 @@ from funnel_sync.funnel.frames import (
 )
 from funnel_sync.funnel.plain import _stage_codes
 from funnel_sync.logs import POOL_ACTIONS
-from funnel_sync.model import MonthDay, Stage
+from funnel_sync.model import Stage
 from funnel_sync.read import Book
+from funnel_sync.rules.cadence import FollowUp, Touches, follow_up_rule
+from funnel_sync.rules.occasions import customer_days, what
 
 
 def _t(lang: str, pair: tuple[str, str]) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
-_NAT = np.datetime64("NaT", "ns").view("int64")  # the least int64
-
-
-def _latest(
-    rows: npt.NDArray[np.intp], when: npt.NDArray[np.int64], n: int
-) -> npt.NDArray[np.int64]:
-    """Per row 0…n-1 of a table, the latest of `when` (datetime64[ns] as int64) among the
-    entries pointing at it (`rows`, -1 for none); NaT where none does."""
-    latest = np.full(n + 1, _NAT, dtype=np.int64)  # the last slot takes the -1 entries
-    np.maximum.at(latest, rows, when)
-    return latest[:n]
+def _follow_ups(f: Frames, cfg: Config, days: Days) -> pd.DataFrame:
+    """The cadence's verdict (rules/cadence.py) on each opportunity of `f.opps`, as the sync
+    writes it into 销售机会: last contact, due date, overdue days, days in stage, why stalled
+    (lost opportunities: blank). An opportunity never synced enters its class today, as the
+    sync's adoption would have it."""
+    follow_up, today = follow_up_rule(cfg, days), days.today
+    opps = list(map(f.opportunities.__getitem__, f.opps["pos"].tolist()))
+    lasts = Touches.of(f.activities, today).last_contacts(opps)
+    results: list[FollowUp | None] = []
+    for o, cls, last in zip(opps, f.opps["cls"].tolist(), lasts, strict=True):
+        stage = Stage(cls)
+        if stage is Stage.LOST:
+            results.append(None)
+            continue
+        entered = o.stage_entered_on or today
+        results.append(follow_up(stage, entered, last, o.planned_advance))
+    blank = FollowUp(None, None, None, None, None, None)  # type: ignore[arg-type]
+    rows = [r or blank for r in results]
+    return pd.DataFrame(
+        {
+            "last": _dates([r.last for r in rows]),
+            "due": _dates([r.due for r in rows]),
+            "overdue": pd.Series([r.overdue for r in rows], dtype="float64"),
+            "in_stage": pd.Series([r.in_stage for r in rows], dtype="float64"),
+            "stall": pd.Series([r.stall for r in rows], dtype=object),
+        },
+        index=f.opps.index,
+    )
 
 
 class Measures:
@@ -68,9 +88,9 @@ class Measures:
         ]
         self.f = frames(book, ledger)
         self.ts = pd.Timestamp(today)
+        self.days = Days(cfg, today)
         self.prob = {int(Stage.from_key(k)): v for k, v in cfg.stages.probability.items()}
         self.target = {int(Stage.from_key(k)): v for k, v in cfg.stages.target_days.items()}
-        self.cadence = {int(Stage.from_key(k)): v for k, v in cfg.stages.cadence_days.items()}
         self._prepare()
 
     def t(self, zh: str, en: str, **params: Any) -> str:
@@ -86,35 +106,24 @@ class Measures:
         o = f.opps
         o["weighted"] = o["amount"].fillna(0) * o["cls"].map(self.prob).fillna(0) / 100
         o["open"] = o["cls"].between(int(Stage.D), int(Stage.A))
-        o["age"] = (ts - o["entered"]).dt.days
+        # the contact cadence and days in stage: the sync's own rule (rules/cadence.py)
         o["target"] = o["cls"].map(self.target)
-        over = o["open"] & o["age"].gt(o["target"])
-        plan_passed = o["open"] & o["planned"].lt(ts)
-        o["stalled"] = over | plan_passed
-        o["why"] = np.where(
-            over,
-            self.t("超过计划天数", "over the planned days"),
-            np.where(plan_passed, self.t("计划进阶日已过", "planned advance passed"), ""),
+        follow = _follow_ups(self.f, self.cfg, self.days)
+        o["age"] = follow["in_stage"]
+        o["stalled"] = o["open"] & follow["stall"].notna()
+        o["why"] = (
+            follow["stall"]
+            .map(
+                {
+                    "over-target": self.t("超过计划天数", "over the planned days"),
+                    "plan-passed": self.t("计划进阶日已过", "planned advance passed"),
+                }
+            )
+            .fillna("")
         )
-        # last contact: activities on the opportunity, or on its customer without one
-        a = f.acts
-        seen = np.flatnonzero((a["date"].notna() & (a["date"] <= ts)).to_numpy())
-        when = a["date"].to_numpy().view("int64")
-        rows = _positions(a["opportunity_id"].to_numpy()[seen], f.opp_ids)
-        by_opp = _latest(rows, when[seen], len(o))
-        maybe = seen[rows < 0]  # the rest have an opportunity, so an ID
-        no_opp = maybe[pd.isna(a["opportunity_id"].to_numpy()[maybe])]
-        customers, customer_ids = pd.factorize(o["customer_id"])  # the opportunities' customers
-        by_cust = _latest(
-            _positions(f.activity_frame(no_opp)["customer_id"], _index(pd.Series(customer_ids))),
-            when[no_opp],
-            len(customer_ids),
-        )
-        last = np.maximum(by_opp, np.append(by_cust, _NAT)[customers])  # NaT is the least
-        o["last_contact"] = last.view("datetime64[ns]")
-        base = np.maximum(last, o["entered"].to_numpy().view("int64")).view("datetime64[ns]")
-        o["due"] = pd.Series(base) + pd.to_timedelta(o["cls"].map(self.cadence), unit="D")
-        o["overdue"] = (ts - o["due"]).dt.days
+        o["last_contact"] = follow["last"]
+        o["due"] = follow["due"]
+        o["overdue"] = follow["overdue"]
         o["is_overdue"] = (o["cls"] >= int(Stage.D)) & o["overdue"].gt(0)
         o["code"] = o["cls"].map({int(st): st.code for st in Stage})
         o["won_year"] = (o["cls"] == int(Stage.WON)) & (o["entered"].dt.year == ts.year)
@@ -137,11 +146,20 @@ class Measures:
         # the row order within each opportunity is (date, order): shift gives the next move
         nxt = moves.groupby("opp", sort=False)["date"].shift(-1).where(moves["opp"] >= 0)
         stays = moves.assign(days=(nxt - moves["date"]).dt.days, ended=(ts - nxt).dt.days)
-        self.stays = stays[
+        stays = stays[
             stays["days"].notna()
             & stays["to"].between(int(Stage.D), int(Stage.A))
             & stays["ended"].between(0, self.cfg.report.trailing_days - 1)
         ]
+        if self.days.working:  # days in stage are counted as the sync counts them
+            left = nxt[stays.index]
+            stays = stays.assign(
+                days=[
+                    float(self.days.between(a.date(), b.date()))
+                    for a, b in zip(stays["date"], left, strict=True)
+                ]
+            )
+        self.stays = stays
         p = f.plog
         p["age"] = (ts - p["date"]).dt.days
         a = f.acts
@@ -153,33 +171,18 @@ class Measures:
 
     def _events(self) -> pd.DataFrame:
         """Birthdays and anniversaries of customers with a won opportunity, next 7 days."""
-        o, cust = self.f.opps, self.f.customers
-        won_ids = set(o.loc[o["cls"] == int(Stage.WON), "customer_id"])
-        wanted = cust[cust["customer_id"].isin(won_ids)]
-        events: list[tuple[str, dt.date, str]] = []
+        o = self.f.opps
+        wanted = set(o.loc[o["cls"] == int(Stage.WON), "customer_id"])
         first = self.today + dt.timedelta(days=1)
         last = self.today + dt.timedelta(days=7)
-        unknown = self.t("联系人", "contact")
-        next_day: dict[MonthDay, dt.date] = {}  # a few hundred distinct days
-        for cid, contact, birthday, anniversary in zip(
-            wanted["customer_id"],
-            wanted["contact"],
-            wanted["birthday"],
-            wanted["anniversary"],
-            strict=True,
-        ):
-            for md, is_birthday in ((birthday, True), (anniversary, False)):
-                if isinstance(md, MonthDay):
-                    day = next_day.get(md)
-                    if day is None:
-                        day = next_day[md] = md.next_on_or_after(first)
-                    if day <= last:
-                        what = (
-                            self.t("{w}生日", "{w}'s birthday", w=contact or unknown)
-                            if is_birthday
-                            else self.t("厂庆日", "company anniversary")
-                        )
-                        events.append((cid, day, what))
+        events: list[tuple[str, dt.date, str]] = []
+        for c in self.book.customers:  # the first row of a duplicated ID counts
+            if c.customer_id in wanted:
+                wanted.discard(c.customer_id)
+                events.extend(
+                    (c.customer_id, e.day, what(e, self.lang))
+                    for e in customer_days(c, first, last)
+                )
         return pd.DataFrame(events, columns=["customer_id", "date", "what"])
 
     # ---- aggregates for one scope column ----

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from funnel_sync.config import Config
@@ -18,6 +15,7 @@ from funnel_sync.model import Customer, Opportunity, Rep, Stage
 from funnel_sync.plan import CellValue
 from funnel_sync.problems import Problem, column_letter, make
 from funnel_sync.read import Book
+from funnel_sync.rules.cadence import Touches
 from funnel_sync.schema import OPPORTUNITIES, POOL, Sheet
 
 #: Urgency within one class on the Today list, most urgent first.
@@ -93,9 +91,12 @@ class Context:
     customers: dict[str, Customer] = field(default_factory=dict)
     opportunities: list[Opportunity] = field(default_factory=list)  # first row of each ID
     by_customer: dict[str, list[Opportunity]] = field(default_factory=dict)
-    last_touch: dict[str, dt.date] = field(default_factory=dict)  # opportunity → last activity
-    customer_touch: dict[tuple[str, str], dt.date] = field(default_factory=dict)  # (cust, rep)
-    customer_any_touch: dict[str, dt.date] = field(default_factory=dict)  # customer, no opp id
+    touches: Touches = field(default_factory=Touches)  # the last activity per key
+
+    @property
+    def customer_touch(self) -> dict[tuple[str, str], dt.date]:
+        """(customer, rep) → the rep's last activity with the customer."""
+        return self.touches.by_customer_rep
 
     @property
     def lang(self) -> str:
@@ -139,24 +140,7 @@ def build_context(
             ctx.opportunities.append(o)
             if o.customer_id:
                 ctx.by_customer.setdefault(o.customer_id, []).append(o)
-    # each index holds the latest day per key: activities oldest first, so the last write
-    # wins, and the dicts are filled by C loops (400k activities at 100k opportunities)
-    acts = sorted(
-        (a for a in book.activities if a.date is not None and a.date <= today),
-        key=attrgetter("date"),
-    )
-    days = list(map(attrgetter("date"), acts))
-    opps = list(map(attrgetter("opportunity_id"), acts))
-    custs = list(map(attrgetter("customer_id"), acts))
-    no_opp = list(map(operator.not_, opps))
-    ctx.last_touch.update(zip(opps, days, strict=True))
-    ctx.customer_any_touch.update(zip(compress(custs, no_opp), compress(days, no_opp), strict=True))
-    # pairs without a customer or a rep are kept: no (customer, owner) lookup can match them
-    pairs = zip(custs, map(attrgetter("rep"), acts), strict=True)
-    ctx.customer_touch.update(zip(pairs, days, strict=True))
-    for index in (ctx.last_touch, ctx.customer_any_touch):
-        index.pop("", None)  # activities without the ID
-        index.pop(None, None)  # type: ignore[call-overload]
+    ctx.touches = Touches.of(book.activities, today)
     return ctx
 
 

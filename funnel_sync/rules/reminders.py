@@ -7,6 +7,8 @@ from operator import attrgetter
 
 from funnel_sync.model import Customer, Opportunity, Stage
 from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
+from funnel_sync.rules.cadence import follow_up_rule
+from funnel_sync.rules.occasions import customer_days, what
 from funnel_sync.schema import OPPORTUNITIES, POOL
 
 OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
@@ -24,12 +26,11 @@ ADVICE = {
 
 
 def contact_cadence(ctx: Context, out: Outcome) -> None:
-    """last_contact, next_contact_due, overdue_days, days_in_stage, and the reminder text."""
-    # everything looked up once, not per opportunity (100k of them at the benchmark's largest)
-    cadences = {stage: ctx.cfg.cadence(stage) or 30 for stage in Stage}
-    targets = {stage: ctx.cfg.stages.target_days.get(stage.key) for stage in Stage}
+    """last_contact, next_contact_due, overdue_days, days_in_stage (rules/cadence.py: the
+    report lists the same), and the reminder texts and Today items they call for."""
+    follow_up = follow_up_rule(ctx.cfg, ctx.days)
     advice = {stage: zh if ctx.lang == "zh" else en for stage, (zh, en) in ADVICE.items()}
-    add, between, today = ctx.days.add, ctx.days.between, ctx.today
+    today = ctx.today
     in_stage_cells = out.cells[(OPPS, "days_in_stage")]
     last_cells = out.cells[(OPPS, "last_contact")]
     due_cells = out.cells[(OPPS, "next_contact_due")]
@@ -47,35 +48,23 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
     overdue, stalled = 0, 0
     opps = ctx.opportunities
     ids = list(map(attrgetter("opportunity_id"), opps))
-    columns = zip(
-        opps,
-        map(out.confirmed.get, ids),
-        # the last activity on the opportunity, and on its customer without one
-        map(ctx.last_touch.get, ids),
-        map(ctx.customer_any_touch.get, map(attrgetter("customer_id"), opps)),
-        strict=True,
-    )
-    for o, stage, last, shared in columns:
+    columns = zip(opps, map(out.confirmed.get, ids), ctx.touches.last_contacts(opps), strict=True)
+    for o, stage, last in columns:
         row = o.source.row
         if stage is None or stage is Stage.LOST:
             in_stage_cells[row] = last_cells[row] = due_cells[row] = overdue_cells[row] = None
             continue
         entered = entered_on[o.opportunity_id]
-        if shared is not None and (last is None or shared > last):
-            last = shared
-        due = add(last if last is not None and last > entered else entered, cadences[stage])
-        late = between(due, today)
-        late = late if late > 0 else 0
-        in_stage = between(entered, today)
-        in_stage = in_stage if in_stage > 0 else 0
-        in_stage_cells[row] = in_stage
+        f = follow_up(stage, entered, last, o.planned_advance)
+        late = f.overdue
+        in_stage_cells[row] = f.in_stage
         last_cells[row] = last
-        due_cells[row] = due
+        due_cells[row] = f.due
         overdue_cells[row] = late or None
         owner = o.owner or ""
         customer = customer_of(o.customer_id or "")
         if stage is Stage.WON:
-            _won(ctx, out, o, customer, due, late, entered)
+            _won(ctx, out, o, customer, f.due, late, entered)
             continue
         notes: list[str] = []  # joined to the row's other reminders only if any
         if late:
@@ -85,21 +74,17 @@ def contact_cadence(ctx: Context, out: Outcome) -> None:
                 TodayItem(owner, stage, "overdue", late, customer, o.opportunity_id, text)
             )
             overdue += 1
-        elif due == today:
+        elif f.due == today:
             notes.append(due_text)
             today_list.append(
                 TodayItem(owner, stage, "due", 0, customer, o.opportunity_id, due_text)
             )
-        target = targets[stage]
-        if target is not None and in_stage > target:
-            text = stalled_note(s=stage.code, n=in_stage, t=target, a=advice[stage])
-            notes.append(text)
-            today_list.append(
-                TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
-            )
-            stalled += 1
-        elif o.planned_advance is not None and o.planned_advance < today:
-            text = passed_note(d=o.planned_advance.isoformat())
+        if f.stall is not None:
+            if f.stall == "over-target":
+                text = stalled_note(s=stage.code, n=f.in_stage, t=f.target, a=advice[stage])
+            else:
+                assert o.planned_advance is not None
+                text = passed_note(d=o.planned_advance.isoformat())
             notes.append(text)
             today_list.append(
                 TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
@@ -162,37 +147,21 @@ def important_days(ctx: Context, out: Outcome) -> None:
     """Birthdays, company anniversaries and public holidays ahead, for won customers."""
     ahead = ctx.cfg.reminders.lookahead_days
     holidays = ctx.days.holidays_within(ahead)
+    last = ctx.today + dt.timedelta(days=ahead)
     confirmed, with_won = out.confirmed.get, won_customers(ctx, out)
     for cid, c in ctx.customers.items():
         if cid not in with_won:  # most customers: no won opportunity to look for
             continue
         won = [o for o in ctx.by_customer.get(cid, ()) if confirmed(o.opportunity_id) is Stage.WON]
         owner = out.owners.get(cid) or won[0].owner or ""
-        events: list[tuple[dt.date, str]] = []
-        if c.contact_birthday is not None:
-            day = c.contact_birthday.next_on_or_after(ctx.today)
-            events.append(
-                (
-                    day,
-                    ctx.text(
-                        "{who}生日",
-                        "{who}'s birthday",
-                        who=c.contact or ctx.text("联系人", "contact"),
-                    ),
-                )
-            )
-        if c.anniversary is not None:
-            day = c.anniversary.next_on_or_after(ctx.today)
-            events.append((day, ctx.text("厂庆日", "company anniversary")))
+        events = [(e.day, what(e, ctx.lang)) for e in customer_days(c, ctx.today, last)]
         events.extend(holidays)
-        for day, what in sorted(events):
-            if (day - ctx.today).days > ahead:
-                continue
+        for day, text_of_day in sorted(events):
             text = ctx.text(
                 "{d} {w}: 发短信或致电问候",
                 "{d} {w}: send greetings",
                 d=day.strftime("%m-%d"),
-                w=what,
+                w=text_of_day,
             )
             out.reminders[(CUSTOMERS, c.source.row)].append(text)
             out.today.append(
