@@ -172,9 +172,11 @@ def make_report(
     team: bool = True,
     templates: Path | None = None,
     progress: Progress | None = None,
+    with_json: bool = False,
 ) -> ReportResult:
     """Read the workbook at `path` and write DIR/funnel-report-YYYY-Www.html and .xlsx (and
-    one pair per rep asked for). Raises read.WorkbookError, ReportError, OSError."""
+    one pair per rep asked for); `with_json`: a .json of the same figures beside each.
+    Raises read.WorkbookError, ReportError, OSError."""
 
     lang = lang or cfg.lang
     if lang != cfg.lang:
@@ -214,6 +216,7 @@ def make_report(
     targets += list(dict.fromkeys([*reps, *(known if per_rep else [])]))
     out_dir.mkdir(parents=True, exist_ok=True)
     start = step("render")
+    from funnel_sync.report.data import render_json
     from funnel_sync.report.excel import render_excel
     from funnel_sync.report.html import render_html
 
@@ -229,6 +232,10 @@ def make_report(
         xlsx_path = out_dir / f"{stem}.xlsx"
         render_excel(template_xlsx, xlsx_path, context)
         result.files.append(xlsx_path)
+        if with_json:
+            json_path = out_dir / f"{stem}.json"
+            json_path.write_text(render_json(context), encoding="utf-8")
+            result.files.append(json_path)
     result.timings["render"] = time.perf_counter() - start
     return result
 
