@@ -216,7 +216,7 @@ def make_report(
     targets += list(dict.fromkeys([*reps, *(known if per_rep else [])]))
     out_dir.mkdir(parents=True, exist_ok=True)
     start = step("render")
-    from funnel_sync.report.data import render_json
+    from funnel_sync.report.data import write_json
     from funnel_sync.report.excel import render_excel
     from funnel_sync.report.html import render_html
 
@@ -234,7 +234,7 @@ def make_report(
         result.files.append(xlsx_path)
         if with_json:
             json_path = out_dir / f"{stem}.json"
-            json_path.write_text(render_json(context), encoding="utf-8")
+            write_json(context, json_path)
             result.files.append(json_path)
     result.timings["render"] = time.perf_counter() - start
     return result

@@ -5,9 +5,14 @@ values null; README "The weekly report" lists every key."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from funnel_sync.funnel import ReportContext, jsonable
 
 
-def render_json(context: ReportContext) -> str:
-    return json.dumps(jsonable(context), ensure_ascii=False, indent=1) + "\n"
+def write_json(context: ReportContext, path: Path) -> None:
+    """Streamed to the file: at 100k opportunities the team's JSON is some 20 MB, which as one
+    string (json.dumps) would cost five times that in memory."""
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(jsonable(context), out, ensure_ascii=False, indent=1)
+        out.write("\n")
