@@ -421,6 +421,15 @@ def _progress(enabled: bool) -> Callable[[str | None], None]:
     default=None,
     help="Folder with report.html.j2 and report.xlsx (default: the shipped templates/).",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json"]),
+    default="html",
+    show_default=True,
+    help="html: the HTML and the Excel report; json: also a .json of the same figures beside "
+    "each (for a BI tool or a script).",
+)
 @config_option
 def report(
     path: Path,
@@ -430,15 +439,18 @@ def report(
     reps: tuple[str, ...],
     per_rep: bool,
     templates: Path | None,
+    fmt: str,
     cfg: Config,
 ) -> None:
     """Write the weekly funnel report for the 7 days ending on the report date:
     DIR/funnel-report-YYYY-Www.html (e-mail-safe) and .xlsx (from the Excel template), and
-    DIR/funnel-report-YYYY-Www-NAME.* per rep with --rep NAME or --per-rep.
+    DIR/funnel-report-YYYY-Www-NAME.* per rep with --rep NAME or --per-rep; with
+    --format json also the figures as DIR/funnel-report-YYYY-Www[-NAME].json.
 
     \b
     Example:
       funnel-sync report workbooks/demo.xlsx --out reports --today 2026-11-30 --per-rep
+      funnel-sync report workbooks/demo.xlsx --out reports --format json
     """
     from funnel_sync.report import ReportError, make_report
 
@@ -455,6 +467,7 @@ def report(
             per_rep=per_rep,
             templates=templates,
             progress=progress,
+            with_json=fmt == "json",
         )
     except (WorkbookError, ReportError) as e:
         raise Failure(str(e)) from None
