@@ -44,23 +44,23 @@ def _follow_ups(f: Frames, cfg: Config, days: Days) -> pd.DataFrame:
     follow_up, today = follow_up_rule(cfg, days), days.today
     opps = list(map(f.opportunities.__getitem__, f.opps["pos"].tolist()))
     lasts = Touches.of(f.activities, today).last_contacts(opps)
-    results: list[FollowUp | None] = []
-    for o, cls, last in zip(opps, f.opps["cls"].tolist(), lasts, strict=True):
-        stage = Stage(cls)
-        if stage is Stage.LOST:
-            results.append(None)
-            continue
-        entered = o.stage_entered_on or today
-        results.append(follow_up(stage, entered, last, o.planned_advance))
-    blank = FollowUp(None, None, None, None, None, None)  # type: ignore[arg-type]
-    rows = [r or blank for r in results]
+    stage_of = tuple(Stage)  # Stage(n) is a slow Python call: a lookup by value instead
+    assert [int(s) for s in stage_of] == list(range(len(stage_of)))
+    lost = FollowUp(None, None, None, None, None, None)  # type: ignore[arg-type]
+    rows = [
+        lost
+        if cls == Stage.LOST
+        else follow_up(stage_of[cls], o.stage_entered_on or today, last, o.planned_advance)
+        for o, cls, last in zip(opps, f.opps["cls"].tolist(), lasts, strict=True)
+    ]
+    last_column, due, overdue, in_stage, stall, _ = zip(*rows, strict=True) if rows else ((),) * 6
     return pd.DataFrame(
         {
-            "last": _dates([r.last for r in rows]),
-            "due": _dates([r.due for r in rows]),
-            "overdue": pd.Series([r.overdue for r in rows], dtype="float64"),
-            "in_stage": pd.Series([r.in_stage for r in rows], dtype="float64"),
-            "stall": pd.Series([r.stall for r in rows], dtype=object),
+            "last": _dates(list(last_column)),
+            "due": _dates(list(due)),
+            "overdue": pd.Series(overdue, dtype="float64"),
+            "in_stage": pd.Series(in_stage, dtype="float64"),
+            "stall": pd.Series(stall, dtype=object),
         },
         index=f.opps.index,
     )
