@@ -267,3 +267,14 @@ def test_converted_modules_choose_no_text_by_language(module: str) -> None:
         and not _CJK.search(n.elts[1].value)  # type: ignore[attr-defined]
     ]
     assert pairs == []
+    # nor a pair handed to a helper that picks one (`self.t("全团队", "whole team")`)
+    calls = [
+        f"{module}:{n.lineno}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and len(n.args) >= 2
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in n.args[:2])
+        and _CJK.search(n.args[0].value)  # type: ignore[attr-defined]
+        and not _CJK.search(n.args[1].value)  # type: ignore[attr-defined]
+    ]
+    assert calls == []
