@@ -11,6 +11,7 @@ import pytest
 
 from funnel_sync import logs, problems
 from funnel_sync.cli import SUMMARY_KEYS
+from funnel_sync.report import labels
 from funnel_sync.texts import TEXTS, Said, Text, counted, placeholders, say, strings, template, text
 
 PACKAGE = Path(__file__).resolve().parent.parent / "funnel_sync"
@@ -28,6 +29,10 @@ CONVERTED = (
     "problems.py",
     "read/layout.py",
     "read/package.py",
+    "report/__init__.py",
+    "report/data.py",
+    "report/html.py",
+    "report/template.py",
     "runlock.py",
     "scheduler.py",
     "xlsx/errors.py",
@@ -143,6 +148,16 @@ def test_log_labels_are_the_engines() -> None:
             c.removeprefix(prefix): (t.zh, t.en) for c, t in TEXTS.items() if c.startswith(prefix)
         }
         assert ours == table
+
+
+def test_the_report_takes_its_words_from_the_catalogue() -> None:
+    """The templates' `t` is the report.* texts, unfilled ({{ t.more.format(n=…) }} fills them)."""
+    for lang in ("zh", "en"):
+        t = labels(lang)
+        assert t == strings("report", lang)
+        assert t["more"] == TEXTS["report.more"].of(lang)
+    assert labels("zh")["funnel"] == "销售漏斗"
+    assert labels("en")["title"] == "Weekly funnel report"
 
 
 def _text_functions(tree: ast.Module) -> tuple[set[str], set[str]]:
