@@ -489,6 +489,67 @@ TEXTS: dict[str, Text] = {
         "--rep {name!r}: 不在「销售团队」中{known}",
         "--rep {name!r}: not a rep of the Reps sheet{known}",
     ),
+    # ---- the report's figures (funnel/): what the snapshot names in the report's language ----
+    "funnel.team_scope": Text("全团队", "whole team"),
+    # the layers of the funnel, by layer key (lower case): the bar's label, and the pool's code
+    "funnel.layer.pool": Text("储备客户", "Pool reserve"),
+    "funnel.layer.d": Text("D 识别", "D general"),
+    "funnel.layer.c": Text("C 目标", "C target"),
+    "funnel.layer.b": Text("B 重点跟进", "B key follow-up"),
+    "funnel.layer.a": Text("A 订单跟进", "A order follow-up"),
+    "funnel.layer.won": Text("成交", "Won"),
+    "funnel.layer_code.pool": Text("储备", "pool"),
+    # why an opportunity is stalled, by the cadence's verdict (rules/cadence.py, kebab → snake)
+    "funnel.stall.over_target": Text("超过计划天数", "over the planned days"),
+    "funnel.stall.plan_passed": Text("计划进阶日已过", "planned advance passed"),
+    # the success roadmap's phases (config.PHASES)
+    "funnel.phase.training": Text("培训期", "training"),
+    "funnel.phase.months_0_3": Text("定额 0–3 个月", "months 0–3"),
+    "funnel.phase.months_3_6": Text("定额 3–6 个月", "months 3–6"),
+    "funnel.phase.months_6_9": Text("定额 6–9 个月", "months 6–9"),
+    "funnel.phase.months_9_plus": Text("定额 9 个月以上", "months 9+"),
+    # a thin layer's alert; {layer} is funnel.alert.or_better or the won class's code
+    "funnel.alert.or_better": Text("{c} 层及以上", "{c} or better"),
+    "funnel.alert.goal": Text(
+        "{layer} 只有 {n} 个, 目标 ≥ {goal} ({label}): 补充",
+        "{layer}: only {n}, goal ≥ {goal} ({label}): replenish",
+    ),
+    "funnel.alert.needed": Text(
+        "{c} 层只有 {n} 个, 需要 ≈ {need} 个 (到年底还需成交 {money}): 补充",
+        "layer {c}: only {n}, needs ≈ {need} (to close {money} by year end): replenish",
+    ),
+    "funnel.alert_kind.goal": Text("阶段目标", "phase goal"),
+    "funnel.alert_kind.needed": Text("定额所需", "quota needs"),
+    # what the seed prescribes when a layer is thin, by that layer's key: work the layer above
+    "funnel.action.d": Text(
+        "从公共资源库领取客户, 补充 D 层", "claim customers from the pool to refill D"
+    ),
+    "funnel.action.c": Text(
+        "推进 D 层: 核实需求, 约到关键人", "work layer D: verify needs, reach influencers"
+    ),
+    "funnel.action.b": Text("推进 C 层: 推动报价", "work layer C: get to a quote"),
+    "funnel.action.a": Text(
+        "推进 B 层: 明确决策和预算, 发送合同", "work layer B: decision, budget, contract"
+    ),
+    "funnel.action.won": Text(
+        "推进 A 层: 跟进合同和回款", "work layer A: chase contracts and payment"
+    ),
+    # the roadmap scorecard: its two kinds, the weekly work standards (by config key), the goals
+    "funnel.scorecard_kind.standard": Text("每周工作标准", "weekly standard"),
+    "funnel.scorecard_kind.goal": Text("阶段目标", "phase goal"),
+    "funnel.standard.profiles_per_week": Text("每周收集客户资料 (家)", "profiles collected / week"),
+    "funnel.standard.prospecting_hours_per_week": Text(
+        "每周寻找商机 (小时)", "prospecting hours / week"
+    ),
+    "funnel.standard.visit_hours_per_week": Text("每周拜访 (小时)", "visit hours / week"),
+    "funnel.standard.visits_per_week": Text("每周拜访 (次)", "visits / week"),
+    "funnel.goal.or_better": Text("{c} 及以上", "{c} or better"),
+    "funnel.goal.won": Text("成交", "won"),
+    "funnel.goal.coverage": Text("加权管道 / 年度定额 (%)", "weighted pipeline / annual quota (%)"),
+    "funnel.goal.quarter": Text(
+        "本季度成交 / 季度定额 (%)", "won this quarter / quarter quota (%)"
+    ),
+    "funnel.goal.annual": Text("本年成交 / 年度定额 (%)", "won this year / annual quota (%)"),
     # ---- the report e-mail (the report's own labels are report.labels) ----
     "mail.subject": Text("{title} {period} · {scope}", "{title} {period} – {scope}"),
     "mail.team_scope": Text("全团队", "whole team"),

@@ -6,12 +6,16 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from funnel_sync import logs, problems
 from funnel_sync.cli import SUMMARY_KEYS
+from funnel_sync.config import PHASES
+from funnel_sync.funnel import FLOW_STAGES, LAYER_KEYS, STANDARDS
 from funnel_sync.report import labels
+from funnel_sync.rules.cadence import Stall
 from funnel_sync.texts import TEXTS, Said, Text, counted, placeholders, say, strings, template, text
 
 PACKAGE = Path(__file__).resolve().parent.parent / "funnel_sync"
@@ -24,6 +28,16 @@ CONVERTED = (
     "cli.py",
     "config.py",
     "demo.py",
+    "funnel/__init__.py",
+    "funnel/context.py",
+    "funnel/figures.py",
+    "funnel/frames.py",
+    "funnel/measures.py",
+    "funnel/plain.py",
+    "funnel/quota.py",
+    "funnel/roadmap.py",
+    "funnel/snapshot.py",
+    "funnel/tables.py",
     "init.py",
     "mail.py",
     "problems.py",
@@ -158,6 +172,22 @@ def test_the_report_takes_its_words_from_the_catalogue() -> None:
         assert t["more"] == TEXTS["report.more"].of(lang)
     assert labels("zh")["funnel"] == "销售漏斗"
     assert labels("en")["title"] == "Weekly funnel report"
+
+
+def test_every_key_the_figures_name_has_its_text() -> None:
+    """The snapshot looks its texts up by a key of the model or the config (`funnel.layer.d`,
+    `funnel.phase.training`): each key must have its code, and no code may be left over."""
+    expected = {
+        "funnel.layer": {k.lower() for k in LAYER_KEYS},
+        "funnel.phase": set(PHASES),
+        "funnel.action": {s.key.lower() for s in FLOW_STAGES},
+        "funnel.standard": set(STANDARDS),
+        "funnel.stall": {v.replace("-", "_") for v in get_args(Stall)},
+        "funnel.alert_kind": {"goal", "needed"},
+        "funnel.scorecard_kind": {"standard", "goal"},
+    }
+    for prefix, keys in expected.items():
+        assert set(strings(prefix, "en")) == keys, prefix
 
 
 def _text_functions(tree: ast.Module) -> tuple[set[str], set[str]]:

@@ -49,21 +49,16 @@ from funnel_sync.funnel.context import (
     TeamScope,
     jsonable,
 )
-from funnel_sync.funnel.figures import LAYER_LABELS
 from funnel_sync.funnel.frames import SCOPES, Frames, LedgerFrames, frames, ledger_frames
 from funnel_sync.funnel.plain import stage_code
-from funnel_sync.funnel.quota import ACTIONS
-from funnel_sync.funnel.roadmap import PHASE_LABELS, STANDARDS, phase_settings, rep_phase
+from funnel_sync.funnel.roadmap import STANDARDS, phase_settings, rep_phase
 from funnel_sync.funnel.snapshot import Snapshot, build_snapshot, report_reps
 
 __all__ = [
-    "ACTIONS",
     "FLOW_STAGES",
     "LAYER_KEYS",
-    "LAYER_LABELS",
     "LIST_LIMIT",
     "OPEN_STAGES",
-    "PHASE_LABELS",
     "SCOPES",
     "STANDARDS",
     "TREND_WEEKS",

@@ -22,19 +22,11 @@ from funnel_sync.funnel.context import (
     Totals,
     TrendWeek,
 )
-from funnel_sync.funnel.measures import Measures, _t
+from funnel_sync.funnel.measures import Measures
 from funnel_sync.funnel.plain import _int, _maybe, _num
 from funnel_sync.funnel.tables import Tables, _rates
 from funnel_sync.model import Stage
-
-LAYER_LABELS = {
-    "pool": ("储备客户", "Pool reserve"),
-    "D": ("D 识别", "D general"),
-    "C": ("C 目标", "C target"),
-    "B": ("B 重点跟进", "B key follow-up"),
-    "A": ("A 订单跟进", "A order follow-up"),
-    "won": ("成交", "Won"),
-}
+from funnel_sync.texts import text
 
 
 def scope(m: Measures, kind: str, name: str, tb: Tables, pool: int) -> Scope:
@@ -52,7 +44,7 @@ def scope(m: Measures, kind: str, name: str, tb: Tables, pool: int) -> Scope:
     won_ytd = round(_num(tb.won_ytd.get(k, 0)), 2)
     return Scope(
         kind=kind,
-        name=name if kind != "team" else m.t("全团队", "whole team"),
+        name=name if kind != "team" else text("funnel.team_scope", m.lang),
         funnel=Funnel(*layers),
         layers=layers,
         open=totals,
@@ -117,7 +109,7 @@ def _layers(m: Measures, tb: Tables, k: Any, pool: int) -> tuple[Layer, ...]:
         weighted: float | None
         if key == "pool":
             count, amount, weighted = pool, None, None
-            code = "储备" if m.lang == "zh" else key
+            code = text("funnel.layer_code.pool", m.lang)
         else:
             c = int(Stage.from_key(key))
             count = _int(tb.counts.get((k, c), 0))
@@ -125,9 +117,7 @@ def _layers(m: Measures, tb: Tables, k: Any, pool: int) -> tuple[Layer, ...]:
             weighted = round(_num(tb.weighted.get((k, c), 0)), 2)
             code = Stage.WON.code if key == "won" and m.lang == "zh" else key
         width = round(100 * count / maximum, 1) if maximum else 0.0
-        layers.append(
-            Layer(key, code, _t(m.lang, LAYER_LABELS[key]), count, amount, weighted, width)
-        )
+        layers.append(Layer(key, code, _layer_label(m, key), count, amount, weighted, width))
     return tuple(layers)
 
 
@@ -181,4 +171,9 @@ def _pool_activity(tb: Tables, k: Any) -> PoolActivity:
 
 
 def _label(m: Measures, s: Stage) -> str:
-    return _t(m.lang, LAYER_LABELS[s.key])
+    return _layer_label(m, s.key)
+
+
+def _layer_label(m: Measures, key: str) -> str:
+    """A layer's name in the report (funnel.layer.*), by its key ("pool", "D" … "won")."""
+    return text(f"funnel.layer.{key.lower()}", m.lang)

@@ -6,7 +6,6 @@ then the rows each aggregate reads, filtered and sorted once for the three scope
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,15 +24,11 @@ from funnel_sync.funnel.frames import (
     frames,
 )
 from funnel_sync.funnel.plain import _stage_codes
-from funnel_sync.logs import POOL_ACTIONS
 from funnel_sync.model import Stage
 from funnel_sync.read import Book
 from funnel_sync.rules.cadence import FollowUp, Touches, follow_up_rule
 from funnel_sync.rules.occasions import customer_days, what
-
-
-def _t(lang: str, pair: tuple[str, str]) -> str:
-    return pair[0] if lang == "zh" else pair[1]
+from funnel_sync.texts import text
 
 
 def _follow_ups(f: Frames, cfg: Config, days: Days) -> pd.DataFrame:
@@ -93,9 +88,6 @@ class Measures:
         self.target = {int(Stage.from_key(k)): v for k, v in cfg.stages.target_days.items()}
         self._prepare()
 
-    def t(self, zh: str, en: str, **params: Any) -> str:
-        return (zh if self.lang == "zh" else en).format(**params)
-
     def money(self, amount: float) -> str:
         return f"{self.cfg.report.currency}{amount:,.0f}"
 
@@ -115,8 +107,8 @@ class Measures:
             follow["stall"]
             .map(
                 {
-                    "over-target": self.t("超过计划天数", "over the planned days"),
-                    "plan-passed": self.t("计划进阶日已过", "planned advance passed"),
+                    "over-target": text("funnel.stall.over_target", self.lang),
+                    "plan-passed": text("funnel.stall.plan_passed", self.lang),
                 }
             )
             .fillna("")
@@ -259,11 +251,14 @@ class Measures:
 
         pool_week = p[p["age"].between(0, 6)]
         self.pool_week = pool_week
-        pool_items = pool_week[
-            pool_week["action"].isin(("recycle", "claim-rejected", "transfer", "revert"))
-        ].sort_values("date", ascending=False)
+        listed_actions = ("recycle", "claim-rejected", "transfer", "revert")
+        pool_items = pool_week[pool_week["action"].isin(listed_actions)].sort_values(
+            "date", ascending=False
+        )
+        # the PoolLog's own labels (log.pool.*), looked up once; a callable keeps map's dtype
+        action_label = {a: text(f"log.pool.{a}", self.lang) for a in listed_actions}
         self.pool_items = pool_items.assign(
-            action_label=pool_items["action"].map(lambda c: _t(self.lang, POOL_ACTIONS[c]))
+            action_label=pool_items["action"].map(action_label.__getitem__)
         )
 
     def _customer(self, opps: pd.DataFrame, column: str) -> pd.Series:

@@ -18,27 +18,13 @@ from funnel_sync.funnel.context import (
     Scope,
     TeamScope,
 )
-from funnel_sync.funnel.measures import Measures, _t
+from funnel_sync.funnel.measures import Measures
 from funnel_sync.funnel.plain import _maybe, _num
-from funnel_sync.funnel.roadmap import (
-    PHASE_LABELS,
-    layer_counts,
-    phase_settings,
-    rep_phase,
-    scorecard,
-)
+from funnel_sync.funnel.roadmap import layer_counts, phase_settings, rep_phase, scorecard
 from funnel_sync.funnel.tables import Tables, _rates
 from funnel_sync.model import Rep, Stage
 from funnel_sync.read import Book
-
-# What the seed prescribes when a layer is thin: work the layer above it.
-ACTIONS = {
-    Stage.D: ("从公共资源库领取客户, 补充 D 层", "claim customers from the pool to refill D"),
-    Stage.C: ("推进 D 层: 核实需求, 约到关键人", "work layer D: verify needs, reach influencers"),
-    Stage.B: ("推进 C 层: 推动报价", "work layer C: get to a quote"),
-    Stage.A: ("推进 B 层: 明确决策和预算, 发送合同", "work layer B: decision, budget, contract"),
-    Stage.WON: ("推进 A 层: 跟进合同和回款", "work layer A: chase contracts and payment"),
-}
+from funnel_sync.texts import text
 
 
 def rep_scope(m: Measures, rep: Rep, scope: Scope, tb: Tables, team_tb: Tables) -> RepScope:
@@ -46,7 +32,7 @@ def rep_scope(m: Measures, rep: Rep, scope: Scope, tb: Tables, team_tb: Tables) 
     remaining quota needs, coverage, the thin-layer alerts and the scorecard."""
     cfg, lang = m.cfg, m.lang
     phase = rep_phase(rep, cfg, m.today)
-    phase_label = _t(lang, PHASE_LABELS[phase])
+    phase_label = text(f"funnel.phase.{phase}", lang)
     settings = phase_settings(cfg, phase)
     quota = _num(rep.annual_quota) if rep.annual_quota else 0.0
     enough = scope.moves >= cfg.report.min_history
@@ -125,12 +111,12 @@ def _alerts(
             layer = (
                 stage.code
                 if stage is Stage.WON
-                else m.t("{c} 层及以上", "{c} or better", c=stage.code)
+                else text("funnel.alert.or_better", m.lang, c=stage.code)
             )
-            message = m.t(
-                "{layer}只有 {n} 个, 目标 ≥ {goal} ({label}): 补充",
-                "{layer}: only {n}, goal ≥ {goal} ({label}): replenish",
-                layer=layer if m.lang == "en" else layer + " ",
+            message = text(
+                "funnel.alert.goal",
+                m.lang,
+                layer=layer,
                 n=have,
                 goal=goal["at_least"],
                 label=goal["label"],
@@ -140,9 +126,9 @@ def _alerts(
         need = needed[key]
         stage = Stage.from_key(key)
         if need is not None and counts[stage] < need:
-            message = m.t(
-                "{c} 层只有 {n} 个, 需要 ≈ {need} 个 (到年底还需成交 {money}): 补充",
-                "layer {c}: only {n}, needs ≈ {need} (to close {money} by year end): replenish",
+            message = text(
+                "funnel.alert.needed",
+                m.lang,
                 c=key,
                 n=counts[stage],
                 need=need,
@@ -159,14 +145,13 @@ def _alert(
         rep=rep.name,
         layer=stage.code,
         kind=kind,
-        kind_label=m.t("阶段目标", "phase goal")
-        if kind == "goal"
-        else m.t("定额所需", "quota needs"),
+        kind_label=text(f"funnel.alert_kind.{kind}", m.lang),
         count=have,
         target=want,
         gap=want - have,
         message=message,
-        action=_t(m.lang, ACTIONS[stage]),
+        # what the seed prescribes when a layer is thin: work the layer above it
+        action=text(f"funnel.action.{stage.key.lower()}", m.lang),
     )
 
 

@@ -11,35 +11,20 @@ from typing import TYPE_CHECKING, Any
 from funnel_sync.config import PHASES, Config
 from funnel_sync.funnel.context import FLOW_STAGES, Scope, Scorecard, ScorecardItem
 from funnel_sync.funnel.plain import _num
-from funnel_sync.model import Rep, Stage
+from funnel_sync.model import ActivityKind, Rep, Stage
+from funnel_sync.texts import text
 
 if TYPE_CHECKING:
     from funnel_sync.funnel.measures import Measures
     from funnel_sync.funnel.tables import Tables
 
-PHASE_LABELS = {
-    "training": ("培训期", "training"),
-    "months_0_3": ("定额 0–3 个月", "months 0–3"),
-    "months_3_6": ("定额 3–6 个月", "months 3–6"),
-    "months_6_9": ("定额 6–9 个月", "months 6–9"),
-    "months_9_plus": ("定额 9 个月以上", "months 9+"),
-}
-# The weekly work standards: config key → (activity kind, measure, zh, en)
+# The weekly work standards: config key → (the 跟进记录 kind it counts, measure); each is
+# labelled funnel.standard.<config key> in the catalogue
 STANDARDS = {
-    "profiles_per_week": (
-        "资料收集",
-        "count",
-        "每周收集客户资料 (家)",
-        "profiles collected / week",
-    ),
-    "prospecting_hours_per_week": (
-        "寻找商机",
-        "hours",
-        "每周寻找商机 (小时)",
-        "prospecting hours / week",
-    ),
-    "visit_hours_per_week": ("拜访", "hours", "每周拜访 (小时)", "visit hours / week"),
-    "visits_per_week": ("拜访", "count", "每周拜访 (次)", "visits / week"),
+    "profiles_per_week": (ActivityKind.PROFILE.value, "count"),
+    "prospecting_hours_per_week": (ActivityKind.PROSPECTING.value, "hours"),
+    "visit_hours_per_week": (ActivityKind.VISIT.value, "hours"),
+    "visits_per_week": (ActivityKind.VISIT.value, "count"),
 }
 
 
@@ -90,13 +75,11 @@ def scorecard(
     """The rep's roadmap scorecard: the week's work standards from 跟进记录 and the phase
     goals (layer counts, coverage, won this quarter and year against the quota), met or not."""
     items: list[ScorecardItem] = []
+    lang = m.lang
+    kind_labels = {k: text(f"funnel.scorecard_kind.{k}", lang) for k in ("standard", "goal")}
 
     def add(kind: str, label: str, target: float, actual: float, unit: str = "") -> None:
-        kind_label = (
-            m.t("每周工作标准", "weekly standard")
-            if kind == "standard"
-            else m.t("阶段目标", "phase goal")
-        )
+        kind_label = kind_labels[kind]
         items.append(
             ScorecardItem(
                 rep.name,
@@ -111,19 +94,20 @@ def scorecard(
             )
         )
 
-    for key, (activity, measure, zh, en) in STANDARDS.items():
+    for key, (activity, measure) in STANDARDS.items():
         if key not in settings:
             continue
         table = tb.work["count" if measure == "count" else "hours"]
-        add("standard", m.t(zh, en), settings[key], _num(table.get((rep.name, activity), 0)))
+        label = text(f"funnel.standard.{key}", lang)
+        add("standard", label, settings[key], _num(table.get((rep.name, activity), 0)))
     counts = layer_counts(scope)
     for goal in settings.get("goals", []):
         stage = Stage.from_key(goal["class"])
         have = sum(n for s, n in counts.items() if s >= stage)
         what = (
-            m.t("成交", "won")
+            text("funnel.goal.won", lang)
             if stage is Stage.WON
-            else m.t("{c} 及以上", "{c} or better", c=stage.code)
+            else text("funnel.goal.or_better", lang, c=stage.code)
         )
         add("goal", f"{goal['label']} ({what})", goal["at_least"], have)
     if quota > 0:
@@ -131,7 +115,7 @@ def scorecard(
         if pct is not None:
             add(
                 "goal",
-                m.t("加权管道 / 年度定额 (%)", "weighted pipeline / annual quota (%)"),
+                text("funnel.goal.coverage", lang),
                 pct,
                 100 * scope.open.weighted / quota,
                 "%",
@@ -140,19 +124,13 @@ def scorecard(
         if pct is not None:
             add(
                 "goal",
-                m.t("本季度成交 / 季度定额 (%)", "won this quarter / quarter quota (%)"),
+                text("funnel.goal.quarter", lang),
                 pct,
                 100 * scope.won_qtd / (quota / 4),
                 "%",
             )
         pct = settings.get("annual_target_pct")
         if pct is not None:
-            add(
-                "goal",
-                m.t("本年成交 / 年度定额 (%)", "won this year / annual quota (%)"),
-                pct,
-                100 * scope.won_ytd / quota,
-                "%",
-            )
+            add("goal", text("funnel.goal.annual", lang), pct, 100 * scope.won_ytd / quota, "%")
     met = sum(1 for i in items if i.met)
     return Scorecard(tuple(items), met, len(items))
