@@ -550,6 +550,10 @@ TEXTS: dict[str, Text] = {
         "本季度成交 / 季度定额 (%)", "won this quarter / quarter quota (%)"
     ),
     "funnel.goal.annual": Text("本年成交 / 年度定额 (%)", "won this year / annual quota (%)"),
+    # ---- won customers' important days (rules/occasions.py), in reminders and the report ----
+    "occasion.birthday": Text("{who}生日", "{who}'s birthday"),
+    "occasion.contact": Text("联系人", "contact"),
+    "occasion.anniversary": Text("厂庆日", "company anniversary"),
     # ---- the report e-mail (the report's own labels are report.labels) ----
     "mail.subject": Text("{title} {period} · {scope}", "{title} {period} – {scope}"),
     "mail.team_scope": Text("全团队", "whole team"),

@@ -4,6 +4,7 @@ source names exists, and the converted modules choose no text by language themse
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from pathlib import Path
 from typing import get_args
@@ -16,6 +17,7 @@ from funnel_sync.config import PHASES
 from funnel_sync.funnel import FLOW_STAGES, LAYER_KEYS, STANDARDS
 from funnel_sync.report import labels
 from funnel_sync.rules.cadence import Stall
+from funnel_sync.rules.occasions import ImportantDay, what
 from funnel_sync.texts import TEXTS, Said, Text, counted, placeholders, say, strings, template, text
 
 PACKAGE = Path(__file__).resolve().parent.parent / "funnel_sync"
@@ -47,6 +49,7 @@ CONVERTED = (
     "report/data.py",
     "report/html.py",
     "report/template.py",
+    "rules/occasions.py",
     "runlock.py",
     "scheduler.py",
     "xlsx/errors.py",
@@ -185,9 +188,21 @@ def test_every_key_the_figures_name_has_its_text() -> None:
         "funnel.stall": {v.replace("-", "_") for v in get_args(Stall)},
         "funnel.alert_kind": {"goal", "needed"},
         "funnel.scorecard_kind": {"standard", "goal"},
+        "occasion": {"birthday", "anniversary", "contact"},
     }
     for prefix, keys in expected.items():
         assert set(strings(prefix, "en")) == keys, prefix
+
+
+def test_the_important_days_are_named_in_both_languages() -> None:
+    day = dt.date(2026, 12, 1)
+    assert what(ImportantDay(day, "birthday", "王芳"), "zh") == "王芳生日"
+    assert what(ImportantDay(day, "birthday", "王芳"), "en") == "王芳's birthday"
+    assert what(ImportantDay(day, "birthday", None), "zh") == "联系人生日"
+    assert what(ImportantDay(day, "birthday", None), "en") == "contact's birthday"
+    assert what(ImportantDay(day, "anniversary", None), "zh") == "厂庆日"
+    assert what(ImportantDay(day, "anniversary", None), "en") == "company anniversary"
+    assert what(ImportantDay(day, "holiday", "元旦"), "en") == "元旦"
 
 
 def _text_functions(tree: ast.Module) -> tuple[set[str], set[str]]:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Literal, NamedTuple
 
 from funnel_sync.model import Customer
+from funnel_sync.texts import text
 
 Occasion = Literal["birthday", "anniversary", "holiday"]
 
@@ -33,10 +34,10 @@ def customer_days(customer: Customer, first: dt.date, last: dt.date) -> list[Imp
 
 
 def what(occasion: ImportantDay, lang: str) -> str:
-    """What the day is, as the reminder and the report name it."""
+    """What the day is, as the reminder and the report name it (occasion.*)."""
     if occasion.kind == "birthday":
-        who = occasion.who or ("联系人" if lang == "zh" else "contact")
-        return f"{who}生日" if lang == "zh" else f"{who}'s birthday"
+        who = occasion.who or text("occasion.contact", lang)
+        return text("occasion.birthday", lang, who=who)
     if occasion.kind == "anniversary":
-        return "厂庆日" if lang == "zh" else "company anniversary"
+        return text("occasion.anniversary", lang)
     return occasion.who or ""
