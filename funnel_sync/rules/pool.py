@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 from funnel_sync.logs import POOL_ACTIONS, label
 from funnel_sync.model import Customer, Stage
 from funnel_sync.plan import CellValue
-from funnel_sync.problems import Problem
 from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
-from funnel_sync.schema import POOL, REPS
+from funnel_sync.rules.claims import Claim, refusal
+from funnel_sync.rules.counts import OwnerCounts
+from funnel_sync.schema import POOL
 
 KEY = POOL.key
 NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
 
 
-def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    won = frozenset() if ctx.cfg.pool.won_counts_toward_cap else out.won_customers
-    for cid, owner in ctx.pool_state.owner.items():
-        if owner and cid in ctx.customers and cid not in won:
-            counts[owner] += 1
-    return counts
-
-
 def ownership(ctx: Context, out: Outcome) -> None:
     """Compare each customer's typed owner with the owner the engine last confirmed."""
     out.won_customers = won_customers(ctx, out)
-    owned = _owned_counts(ctx, out)
+    won = frozenset() if ctx.cfg.pool.won_counts_toward_cap else out.won_customers
+    counts = OwnerCounts.from_log(
+        ctx.pool_state.owner, ctx.customers, won, ctx.pool_state.claims, ctx.today
+    )
     # A customer that recycling returns to the pool today no longer counts toward its
     # owner's cap: else a claim refused now would be accepted by a re-sync the same day.
     for cid, c in ctx.customers.items():
@@ -36,8 +30,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
         if known and c.owner == known:
             idleness = _idleness(ctx, out, c, known)
             if idleness is not None and idleness[0] > idleness[1]:
-                owned[known] -= 1
-    claims_today: Counter[str] = Counter()
+                counts.recycle(known)
     claims: list[Customer] = []
     revert = ctx.cfg.pool.enforce == "revert"
     for cid, c in ctx.customers.items():
@@ -63,8 +56,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
             _log(ctx, out, c, "release", known, ctx.text("销售释放", "released by rep"), known)
             out.cells[(KEY, "released_on")][row] = ctx.today
             out.owners[cid] = None
-            if known:
-                owned[known] -= 1
+            counts.release(known)
             out.counts["releases"] += 1
             continue
         if known:  # one rep to another
@@ -84,8 +76,7 @@ def ownership(ctx: Context, out: Outcome) -> None:
             out.cells[(KEY, "claimed_on")][row] = ctx.today
             out.claimed[cid] = ctx.today
             out.owners[cid] = typed
-            owned[known] -= 1
-            owned[typed] += 1
+            counts.transfer(known, typed)
             out.counts["transfers"] += 1
             continue
         claims.append(c)  # judged below, once every other change of owner is counted
@@ -95,21 +86,20 @@ def ownership(ctx: Context, out: Outcome) -> None:
         typed, row = c.owner, c.source.row
         assert typed is not None
         # a claim: an unowned customer (or a new row) now carries a rep's name
-        refusal = _refuse_claim(ctx, c, typed, owned, claims_today)
-        if refusal is None:
+        refused = refusal(ctx, Claim(c, typed), counts)
+        if refused is None:
             _log(ctx, out, c, "claim", typed, "", "")
             out.cells[(KEY, "claimed_on")][row] = ctx.today
             out.claimed[c.customer_id] = ctx.today
             out.owners[c.customer_id] = typed
-            owned[typed] += 1
-            claims_today[typed] += 1
+            counts.claim(typed)
             out.counts["claims"] += 1
             continue
-        out.problems.append(refusal)
+        out.problems.append(refused)
         out.counts["claims_rejected"] += 1
         out.owners[c.customer_id] = None
         if ctx.pool_state.last_rejected.get(c.customer_id) != typed:
-            _log(ctx, out, c, "claim-rejected", typed, refusal.message, typed)
+            _log(ctx, out, c, "claim-rejected", typed, refused.message, typed)
         if revert:
             out.owner_writes[row] = None
             _log(ctx, out, c, "revert", None, ctx.text("领取未通过", "claim refused"), typed)
@@ -136,66 +126,6 @@ def _notices(ctx: Context, out: Outcome, c: Customer) -> None:
         else:
             problem = ctx.problem(POOL, row, "owner", "owner-cleared", attempted=attempted)
         out.problems.append(problem)
-
-
-def _refuse_claim(
-    ctx: Context, c: Customer, rep_name: str, owned: Counter[str], claims_today: Counter[str]
-) -> Problem | None:
-    row, pool = c.source.row, ctx.cfg.pool
-    rep = ctx.reps.get(rep_name)
-    if rep is None:
-        reps = ctx.cfg.sheet_title(REPS)
-        return ctx.problem(POOL, row, "owner", "claim-unknown-rep", value=rep_name, reps=reps)
-    if not c.region:
-        return ctx.problem(
-            POOL, row, "owner", "claim-no-region", header=ctx.cfg.header(POOL, "region")
-        )
-    if not rep.covers(c.region):
-        regions = "、".join(sorted(rep.regions)) or "-"
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-outside-region",
-            rep=rep_name,
-            regions=regions,
-            region=c.region,
-        )
-    if owned[rep_name] >= pool.max_owned_per_rep:
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-over-cap",
-            rep=rep_name,
-            owned=owned[rep_name],
-            cap=pool.max_owned_per_rep,
-        )
-    claimed = ctx.pool_state.claims.get((rep_name, ctx.today), 0) + claims_today[rep_name]
-    if claimed >= pool.max_claims_per_day:
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-over-daily-limit",
-            rep=rep_name,
-            claimed=claimed,
-            limit=pool.max_claims_per_day,
-        )
-    released = ctx.pool_state.released.get((c.customer_id, rep_name))
-    if released is not None:
-        until = released + dt.timedelta(days=pool.reclaim_cooldown_days)
-        if ctx.today < until:
-            return ctx.problem(
-                POOL,
-                row,
-                "owner",
-                "claim-cooldown",
-                rep=rep_name,
-                released=released.isoformat(),
-                until=until.isoformat(),
-            )
-    return None
 
 
 def recycling(ctx: Context, out: Outcome) -> None:
