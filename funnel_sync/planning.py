@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from itertools import repeat
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
 
 from funnel_sync.config import Config
+from funnel_sync.logs import POOL_ACTIONS, STAGE_RESULTS, label
+from funnel_sync.model import Stage
 from funnel_sync.parse import parse_date
 from funnel_sync.plan import (
     DATE_FORMAT,
@@ -22,17 +25,24 @@ from funnel_sync.plan import (
 )
 from funnel_sync.problems import Problem
 from funnel_sync.read import Book
-from funnel_sync.rules import Context, Outcome, TodayItem
+from funnel_sync.rules import Context, Decisions, TodayItem
+from funnel_sync.rules.decisions import PoolEntry, StageEntry
+from funnel_sync.rules.texts import Note, Renderer
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
 
+OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
 
-def today_sheet(ctx: Context, out: Outcome) -> list[tuple[CellValue, ...]]:
-    """Per rep (in the Reps sheet's order), most urgent first, numbered from 1."""
+
+def today_sheet(
+    ctx: Context, decisions: Decisions, texts: Mapping[int, str] | None = None
+) -> list[tuple[CellValue, ...]]:
+    """Per rep (in the Reps sheet's order), most urgent first, numbered from 1. `texts`: the
+    notes already rendered, by identity (the Today items' notes are the 提醒 cells' too)."""
+    render, known = Renderer(ctx.lang), (texts or {}).get
     order = {r.name: i for i, r in enumerate(ctx.book.reps)}
     by_rep: dict[str, list[TodayItem]] = defaultdict(list)
-    for item in out.today:
-        if item.rep in ctx.reps:
-            by_rep[item.rep].append(item)
+    for item in decisions.reminders.today:
+        by_rep[item.rep].append(item)
     rows: list[tuple[CellValue, ...]] = []
     for rep in sorted(by_rep, key=lambda r: order.get(r, len(order))):
         for n, item in enumerate(sorted(by_rep[rep], key=TodayItem.sort_key), 1):
@@ -47,22 +57,74 @@ def today_sheet(ctx: Context, out: Outcome) -> list[tuple[CellValue, ...]]:
                     c.contact if c else "",
                     c.phone if c else "",
                     item.opportunity_id or "",
-                    item.reason,
+                    known(id(item.reason)) or render(item.reason),
                 )
             )
     return rows
 
 
-def plan(
-    book: Book,
-    cfg: Config,
-    out: Outcome,
-    problems: Sequence[Problem],
-    today_rows: list[tuple[CellValue, ...]],
-) -> ChangeSet:
+def engine_values(ctx: Context, decisions: Decisions) -> dict[str, EngineColumns]:
+    """The engine cells the decisions call for, by sheet key: the rows of the first row of
+    each ID, and per field the values in that order. The rules decide per customer and per
+    opportunity; the plan lays that out on the sheet's rows (a duplicate's row stays blank)."""
+    stages, pool, today = decisions.stages, decisions.pool, ctx.today
+    opps = ctx.opportunities
+    ids = list(map(attrgetter("opportunity_id"), opps))
+    # the follow-ups of the opportunities at an open or won class (rules/cadence.py)
+    ups = list(map(decisions.follow_ups.get, ids))
+    opportunity_values: dict[str, list[CellValue]] = {
+        "confirmed_stage": list(map(_CODES.get, map(stages.confirmed.get, ids))),
+        "stage_entered_on": list(map(stages.entered.get, ids)),
+        "days_in_stage": [f.in_stage if f is not None else None for f in ups],
+        "last_contact": [f.last if f is not None else None for f in ups],
+        "next_contact_due": [f.due if f is not None else None for f in ups],
+        "overdue_days": [(f.overdue or None) if f is not None else None for f in ups],
+    }
+    # the pool: 领取日期 and 释放日期 as read, but today's claims, transfers, releases, recycles
+    customers = list(ctx.customers.values())
+    claimed, released = pool.claimed, pool.released
+    pool_values: dict[str, list[CellValue]] = {
+        "claimed_on": [today if c.customer_id in claimed else c.claimed_on for c in customers],
+        "released_on": [today if c.customer_id in released else c.released_on for c in customers],
+    }
+    return {
+        OPPS: EngineColumns([o.source.row for o in opps], opportunity_values),
+        CUSTOMERS: EngineColumns([c.source.row for c in customers], pool_values),
+    }
+
+
+class EngineColumns(NamedTuple):
+    rows: list[int]  # the first row of each ID, in sheet order
+    values: dict[str, list[CellValue]]  # field → a value per row
+
+
+def _aligner(first: list[int], rows: list[int]) -> Callable[[list[CellValue]], list[CellValue]]:
+    """Lays a column of values for the rows `first` out on all the sheet's `rows` (None on
+    the others) by one C loop per column, not a dict per column (100k rows each)."""
+    if first == rows:
+        return list
+    at = dict(zip(first, range(len(first)), strict=True))
+    blank = len(first)  # the index of the None added at the column's end
+    where = list(map(at.get, rows, repeat(blank)))
+    if len(where) < 2:  # itemgetter of one index gives the value, not a tuple
+        return lambda column: [[*column, None][i] for i in where]
+    pick = itemgetter(*where)
+    return lambda column: list(pick([*column, None]))
+
+
+_CODES: dict[Stage | None, str] = {stage: stage.code for stage in Stage}
+
+
+def plan(ctx: Context, book: Book, decisions: Decisions, problems: Sequence[Problem]) -> ChangeSet:
     """Decide the writes: only engine cells whose value differs, new engine columns where the
-    sheet lacks them, new log rows appended, the Today sheet replaced."""
+    sheet lacks them, new log rows appended, the Today sheet replaced. `book`: as read with
+    its engine sheets (what the cells hold now)."""
+    cfg, render = ctx.cfg, Renderer(ctx.lang)
     checks = _check_texts(book, problems, cfg.lang)
+    engine = engine_values(ctx, decisions)
+    reminders, texts = _reminder_texts(decisions.reminders.notes, render)
+    today_rows = today_sheet(ctx, decisions, texts)
+    owner_writes = decisions.pool.owner_writes
     cells: list[CellWrite] = []
     new_columns: list[NewColumn] = []
     sheets: list[SheetContent] = []
@@ -89,11 +151,13 @@ def plan(
                 columns[col.field] = next_col
                 next_col += 1
         owned = {columns[c.field] for c in spec.columns if c.is_engine}
-        if spec is POOL and out.owner_writes:
+        if spec is POOL and owner_writes:
             owned.add(columns["owner"])  # recycle and revert: documented rules, logged
         engine_columns[layout.name] = frozenset(owned)
         current = book.engine_cells.get(spec.key, {})
         rows = book.row_numbers.get(spec.key, [])
+        decided = engine[spec.key]
+        aligned = _aligner(decided.rows, rows)
         for col in spec.columns:
             if not col.is_engine:
                 continue
@@ -101,12 +165,11 @@ def plan(
             # the new values a column at a time, looked up by C loops (a million cells at 100k)
             values: list[CellValue]
             if col.field == "reminder":
-                notes = map(out.reminders.get, zip(repeat(spec.key), rows))
-                values = [("; ".join(n) if n else None) for n in notes]
+                values = list(map(reminders.get, zip(repeat(spec.key), rows)))
             elif col.field == "check":
                 values = list(map(checks.get, zip(repeat(layout.name), rows)))
             else:
-                values = list(map(out.cells[(spec.key, col.field)].get, rows))
+                values = aligned(decided.values[col.field])
             now = current.get(col.field) or [None] * len(rows)
             number = col.kind is Kind.INT
             for row, old, value in zip(rows, now, values, strict=True):
@@ -125,23 +188,78 @@ def plan(
             for row in book.stale_rows.get(spec.key, []):  # cleared rows keep no old reminders
                 cells.append(CellWrite(layout.name, row, column, None))
         if spec is POOL:
-            for row, owner in sorted(out.owner_writes.items()):
+            for row, owner in sorted(owner_writes.items()):
                 cells.append(CellWrite(layout.name, row, columns["owner"], owner))
-    for spec, new_rows in ((STAGE_LOG, out.stage_log), (POOL_LOG, out.pool_log)):
+    logs = (
+        (STAGE_LOG, _stage_log(ctx, decisions.stages.log, render)),
+        (POOL_LOG, _pool_log(ctx, decisions.pool.log, render)),
+    )
+    for spec, new_rows in logs:
         layout = book.layouts.get(spec.key)
         if layout is None:
-            sheets.append(_sheet(spec, cfg, [tuple(r) for r in new_rows]))
+            sheets.append(_sheet(spec, cfg, new_rows))
             continue
         engine_columns[layout.name] = frozenset(range(1, max(layout.width, len(spec.columns)) + 1))
-        for k, values in enumerate(new_rows):
+        for k, log_row in enumerate(new_rows):
             row = layout.height + 1 + k
-            for field_name, value in zip((c.field for c in spec.columns), values, strict=True):
+            for field_name, value in zip((c.field for c in spec.columns), log_row, strict=True):
                 log_column = layout.columns.get(field_name)
                 if log_column is not None:
                     cells.append(CellWrite(layout.name, row, log_column, value))
     if not _today_unchanged(book, cfg, today_rows):
         sheets.append(_sheet(TODAY, cfg, today_rows))
     return ChangeSet(tuple(cells), tuple(new_columns), tuple(sheets), engine_columns)
+
+
+def _reminder_texts(
+    notes: Mapping[tuple[str, int], Sequence[Note]], render: Renderer
+) -> tuple[dict[tuple[str, int], CellValue], dict[int, str]]:
+    """Each row's 提醒 text, and each note's text by identity for the Today list (its items'
+    notes are the same objects): rendered once, in the order they were made."""
+    rows = list(notes.values())
+    flat = [note for row in rows for note in row]
+    texts = render.all(flat)
+    each = iter(texts)
+    joined = [
+        None if not row else next(each) if len(row) == 1 else "; ".join(islice(each, len(row)))
+        for row in rows
+    ]
+    return dict(zip(notes, joined, strict=True)), dict(zip(map(id, flat), texts, strict=True))
+
+
+def _stage_log(
+    ctx: Context, entries: Sequence[StageEntry], render: Renderer
+) -> list[tuple[CellValue, ...]]:
+    """StageLog rows: time, opportunity, from, to, result, reason, owner (100k on a first
+    sync of the benchmark's largest)."""
+    results = {code: label(STAGE_RESULTS, code, ctx.lang) for code in STAGE_RESULTS}
+    reasons = render.all(list(map(attrgetter("reason"), entries)))
+    now = ctx.now
+    return [
+        (
+            now,
+            e.opportunity_id,
+            e.frm.code if e.frm is not None else "",
+            e.to.code,
+            results[e.result],
+            reason,
+            e.owner,
+        )
+        for e, reason in zip(entries, reasons, strict=True)
+    ]
+
+
+def _pool_log(
+    ctx: Context, entries: Sequence[PoolEntry], render: Renderer
+) -> list[tuple[CellValue, ...]]:
+    """PoolLog rows: time, customer, action, rep, reason, old value."""
+    actions = {code: label(POOL_ACTIONS, code, ctx.lang) for code in POOL_ACTIONS}
+    reasons = render.all(list(map(attrgetter("reason"), entries)))
+    now = ctx.now
+    return [
+        (now, e.customer_id, actions[e.action], e.rep or "", reason, e.old or "")
+        for e, reason in zip(entries, reasons, strict=True)
+    ]
 
 
 def _today_unchanged(book: Book, cfg: Config, rows: list[tuple[CellValue, ...]]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,25 +16,15 @@ from funnel_sync.checks import prepare, validate
 from funnel_sync.config import Config
 from funnel_sync.gcpause import gc_paused
 from funnel_sync.logs import PoolState, StageState
-from funnel_sync.plan import ChangeSet
-from funnel_sync.planning import plan, today_sheet
+from funnel_sync.plan import CellValue, ChangeSet
+from funnel_sync.planning import plan
 from funnel_sync.problems import Problem, count, sort_key
 from funnel_sync.read import Book, check_file, reading
-from funnel_sync.rules import Outcome, Rule, build_context, reminders, stages
-from funnel_sync.rules import pool as pool_rules
+from funnel_sync.rules import build_context, decide
 from funnel_sync.schema import ACTIVITIES, POOL, POOL_LOG, STAGE_LOG
 from funnel_sync.xlsx import live
 
 _ACTIVITIES = frozenset({ACTIVITIES.key})
-
-#: The rules in the order they run; each reads the book and fills the one Outcome.
-SYNC_RULES: list[Rule] = [
-    stages.stage_moves,
-    pool_rules.ownership,
-    pool_rules.recycling,
-    reminders.contact_cadence,
-    reminders.important_days,
-]
 
 Progress = Callable[[str], None]
 
@@ -135,9 +125,7 @@ def run_sync(
             ctx = build_context(
                 replace(book, layouts=layouts), cfg, today, now, pool_state, stage_state
             )
-            out = Outcome()
-            for rule in SYNC_RULES:
-                rule(ctx, out)
+            decisions = decide(ctx)
         with _timed(timings, "plan", progress):
             full = sheets.book()
             # the validated book with its engine sheets, and what reading those found
@@ -145,13 +133,14 @@ def run_sync(
             book = replace(
                 book, layouts=full.layouts, problems=full.problems, engine_rows=full.engine_rows
             )
-            problems = _sorted(book, _current(book, problems + out.problems, out))
-            today_rows = today_sheet(ctx, out)
-            changes = plan(book, cfg, out, problems, today_rows)
-    header_rows, counts, listed = _header_rows(book), out.counts, len(today_rows)
+            problems += decisions.problems
+            problems = _sorted(book, _current(book, problems, decisions.pool.owner_writes))
+            changes = plan(ctx, book, decisions, problems)
+    header_rows, counts = _header_rows(book), decisions.counts
+    listed = len(decisions.reminders.today)
     # the rows read and the rules' working state are done with: their memory goes to the
     # writer (at 100k opportunities the peak of a sync is otherwise the two together)
-    del sheets, prepared, full, ledger, book, ctx, out, today_rows
+    del sheets, prepared, full, ledger, book, ctx, decisions
     with _timed(timings, "write", progress):
         if dry_run:
             result = xlsx.plan_changes(path, changes, header_rows=header_rows)
@@ -169,14 +158,16 @@ def run_sync(
     return SyncResult(problems, counts, changes, result, timings, listed)
 
 
-def _current(book: Book, problems: list[Problem], out: Outcome) -> list[Problem]:
+def _current(
+    book: Book, problems: list[Problem], owner_writes: Mapping[int, CellValue]
+) -> list[Problem]:
     """Drop what was said about owner cells the engine has just rewritten (recycled or
     reverted): the next sync would not say it, so 校验 must not either."""
     layout = book.layouts.get(POOL.key)
-    if layout is None or not out.owner_writes:
+    if layout is None or not owner_writes:
         return problems
     column = layout.letter("owner")
-    stale = {(layout.name, row, column) for row in out.owner_writes}
+    stale = {(layout.name, row, column) for row in owner_writes}
     keep = {"owner-reverted", "owner-cleared"}
     return [p for p in problems if (p.sheet, p.row, p.column) not in stale or p.code in keep]
 

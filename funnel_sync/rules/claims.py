@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import NamedTuple
 
-from funnel_sync.model import Customer
 from funnel_sync.problems import Problem
-from funnel_sync.rules import Context
+from funnel_sync.rules.context import Context
 from funnel_sync.rules.counts import OwnerCounts
+from funnel_sync.rules.decisions import Claim
 from funnel_sync.schema import POOL, REPS
-
-
-class Claim(NamedTuple):
-    customer: Customer
-    rep: str  # the name typed as owner
-
 
 ClaimCheck = Callable[[Context, Claim, OwnerCounts], "Problem | None"]
 
