@@ -213,4 +213,4 @@ def _sum(*counts: Mapping[str, int]) -> Counter[str]:
     total: Counter[str] = Counter()
     for c in counts:
         total.update(c)
-    return total
+    return +total  # without the zeros
