@@ -1,5 +1,5 @@
-"""Validations over the parsed book: two plain lists of functions `(book, ctx) -> problems`,
-those of the ledger's other sheets and those of its activities."""
+"""Validations over the parsed book: one list of functions `(book, ctx) -> problems`, each
+declaring the sheets it reads, and run as soon as those have arrived (Validating)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from funnel_sync.config import Config
 from funnel_sync.model import Activity, Customer, Opportunity, Stage
 from funnel_sync.parse import normalize_key
 from funnel_sync.problems import Problem, make, sort_key
 from funnel_sync.read import Book, SheetLayout
-from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, Sheet
+from funnel_sync.schema import ACTIVITIES, INPUT_SHEETS, OPPORTUNITIES, POOL, REPS, Sheet
+from funnel_sync.texts import text
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,32 @@ class _Located:
         return layout.name if layout else self.ctx.cfg.sheet_title(spec)
 
 
-Validation = Callable[[Book, Context], Iterable[Problem]]
+Check = Callable[[Book, Context], Iterable[Problem]]
 
 
+@dataclass(frozen=True)
+class Validation:
+    """A check and the sheets it reads: it runs as soon as those have arrived (and their names
+    and IDs have been canonicalised), whatever else is still loading."""
+
+    needs: frozenset[str]  # sheet keys
+    check: Check
+
+    def __call__(self, book: Book, ctx: Context) -> Iterable[Problem]:
+        return self.check(book, ctx)
+
+
+def needs(*sheets: Sheet) -> Callable[[Check], Validation]:
+    """`@needs(POOL, OPPORTUNITIES)` over a check: the sheets it reads (no others need to have
+    arrived: the book it is given may lack them)."""
+
+    def declare(check: Check) -> Validation:
+        return Validation(frozenset(spec.key for spec in sheets), check)
+
+    return declare
+
+
+@needs(POOL, OPPORTUNITIES, REPS)
 def unique_ids(book: Book, ctx: Context) -> Iterator[Problem]:
     loc = _Located(book, ctx)
     for spec, rows in (
@@ -78,12 +102,14 @@ def unique_ids(book: Book, ctx: Context) -> Iterator[Problem]:
                 first[norm] = item.source.row
 
 
+@needs(POOL, OPPORTUNITIES)
 def references(book: Book, ctx: Context) -> Iterator[Problem]:
     """Opportunities point at customers that exist."""
     if POOL.key in book.layouts:
         yield from _unknown_customers(book, ctx, OPPORTUNITIES, book.opportunities)
 
 
+@needs(POOL, OPPORTUNITIES, ACTIVITIES)
 def activity_references(book: Book, ctx: Context) -> Iterator[Problem]:
     """Activities point at customers and opportunities that exist, and agree with them.
 
@@ -154,6 +180,7 @@ def _indexes(values: Iterable[object], wanted: AbstractSet[Any]) -> list[int]:
     return list(itertools.compress(itertools.count(), map(wanted.__contains__, values)))
 
 
+@needs(POOL, OPPORTUNITIES, REPS)
 def known_reps(book: Book, ctx: Context) -> Iterator[Problem]:
     """Every owner is on the Reps sheet (names were canonicalised on read)."""
     names = {r.name for r in book.reps}
@@ -169,6 +196,7 @@ def known_reps(book: Book, ctx: Context) -> Iterator[Problem]:
     )
 
 
+@needs(ACTIVITIES, REPS)
 def activity_reps(book: Book, ctx: Context) -> Iterator[Problem]:
     """Every activity's rep is on the Reps sheet."""
     names = {r.name for r in book.reps}
@@ -193,14 +221,11 @@ def _strangers(
             close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.5)
             hint = ""
             if close:
-                hint = (
-                    f": 是否是「{close[0]}」?"
-                    if ctx.lang == "zh"
-                    else f": did you mean '{close[0]}'?"
-                )
+                hint = text("hint.rep_like", ctx.lang, name=close[0])
             yield loc.at(spec, row, field, "rep-unknown", value=name, reps=reps_title, hint=hint)
 
 
+@needs(OPPORTUNITIES)
 def amounts(book: Book, ctx: Context) -> Iterator[Problem]:
     loc = _Located(book, ctx)
     header = ctx.cfg.header(OPPORTUNITIES, "amount")
@@ -209,6 +234,7 @@ def amounts(book: Book, ctx: Context) -> Iterator[Problem]:
             yield loc.at(OPPORTUNITIES, o.source.row, "amount", "amount-zero", header=header)
 
 
+@needs(OPPORTUNITIES)
 def dates(book: Book, ctx: Context) -> Iterator[Problem]:
     """Plausible dates: nothing years ahead by a typo."""
     loc = _Located(book, ctx)
@@ -231,6 +257,7 @@ def dates(book: Book, ctx: Context) -> Iterator[Problem]:
                 )
 
 
+@needs(ACTIVITIES)
 def activity_dates(book: Book, ctx: Context) -> Iterator[Problem]:
     """Activities are not in the future."""
     loc = _Located(book, ctx)
@@ -250,6 +277,7 @@ def activity_dates(book: Book, ctx: Context) -> Iterator[Problem]:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+@needs(REPS)
 def emails(book: Book, ctx: Context) -> Iterator[Problem]:
     loc = _Located(book, ctx)
     for r in book.reps:
@@ -257,6 +285,7 @@ def emails(book: Book, ctx: Context) -> Iterator[Problem]:
             yield loc.at(REPS, r.source.row, "email", "email-invalid", value=r.email)
 
 
+@needs(OPPORTUNITIES)
 def stage_moves(book: Book, ctx: Context) -> Iterator[Problem]:
     """Each opportunity's class against its last confirmed class and its evidence."""
     loc = _Located(book, ctx)
@@ -330,12 +359,11 @@ def _unverified(o: Opportunity, to: Stage, cfg: Config) -> tuple[str, dict[str, 
 
 def _fields(fields: list[str], cfg: Config) -> str:
     names = [cfg.header(OPPORTUNITIES, f) for f in dict.fromkeys(fields)]
-    return "、".join(names) if cfg.lang == "zh" else ", ".join(names)
+    return text("list.separator", cfg.lang).join(names)
 
 
-#: The validations of every sheet but the activities, then those of the activities: the sync
-#: runs the first while the activities are still loading (see prepare).
-LEDGER_VALIDATIONS: list[Validation] = [
+#: Every validation, in the order their problems are listed (however they were timed).
+VALIDATIONS: list[Validation] = [
     unique_ids,
     references,
     known_reps,
@@ -343,8 +371,10 @@ LEDGER_VALIDATIONS: list[Validation] = [
     dates,
     emails,
     stage_moves,
+    activity_references,
+    activity_reps,
+    activity_dates,
 ]
-ACTIVITY_VALIDATIONS: list[Validation] = [activity_references, activity_reps, activity_dates]
 
 
 class _Canon:
@@ -353,7 +383,10 @@ class _Canon:
     An owner typed with stray spaces or full-width letters is read as the rep's name (with a
     warning: Excel's own filters would still see two people); a reference typed full-width or
     in lower case (ＫＨ００１, kh001) is read as the ID it matches. Built from the customers,
-    opportunities and reps; the activities are canonicalised against it afterwards."""
+    opportunities and reps (NEEDS); then mends the rows of each sheet in _MENDED, the
+    activities when they have arrived too."""
+
+    NEEDS: ClassVar[frozenset[str]] = frozenset({POOL.key, OPPORTUNITIES.key, REPS.key})
 
     def __init__(self, book: Book, ctx: Context) -> None:
         self.ctx = ctx
@@ -366,24 +399,19 @@ class _Canon:
         self.customer_set = frozenset(self.customer_ids.values())
         self.opportunity_set = frozenset(self.opportunity_ids.values())
 
-    def ledger(
-        self, book: Book
-    ) -> tuple[tuple[Customer, ...], tuple[Opportunity, ...], list[Problem]]:
-        """The customers and opportunities canonicalised, and what was said doing it."""
-        rows = _Rows(self, book)
-        customers = rows.mend(POOL, book.customers, "owner", {})
-        customer_ids = {"customer_id": (self.customer_ids, self.customer_set)}
-        opportunities = rows.mend(OPPORTUNITIES, book.opportunities, "owner", customer_ids)
-        return customers, opportunities, rows.problems
-
-    def activities(self, book: Book) -> tuple[tuple[Activity, ...], list[Problem]]:
-        """The activities canonicalised, and what was said doing it."""
-        rows = _Rows(self, book)
-        refs = {
+    def mend(self, book: Book, key: str) -> tuple[Book, list[Problem]]:
+        """The book with the rows of the sheet `key` (a key of _MENDED) canonicalised, and
+        what was said doing it."""
+        spec, attr, name, refs = _MENDED[key]
+        known = {
             "customer_id": (self.customer_ids, self.customer_set),
             "opportunity_id": (self.opportunity_ids, self.opportunity_set),
         }
-        return rows.mend(ACTIVITIES, book.activities, "rep", refs), rows.problems
+        rows = _Rows(self, book)
+        changes: dict[str, Any] = {
+            attr: rows.mend(spec, getattr(book, attr), name, {f: known[f] for f in refs})
+        }
+        return replace(book, **changes), rows.problems
 
     @staticmethod
     def ref(ids: dict[str, str], known: frozenset[str], value: str | None) -> str | None:
@@ -454,49 +482,76 @@ class _Rows:
 
 _ROW = attrgetter("source.row")
 _Item = TypeVar("_Item", Customer, Opportunity, Activity)
+#: The sheets whose rows are canonicalised, in that order: per sheet key, the sheet, the Book's
+#: field of its rows, the field naming a rep, and the fields referring to customers or
+#: opportunities.
+_MENDED: dict[str, tuple[Sheet, str, str, tuple[str, ...]]] = {
+    POOL.key: (POOL, "customers", "owner", ()),
+    OPPORTUNITIES.key: (OPPORTUNITIES, "opportunities", "owner", ("customer_id",)),
+    ACTIVITIES.key: (ACTIVITIES, "activities", "rep", ("customer_id", "opportunity_id")),
+}
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """What validate can do before the activities are read, which the sync does while they
-    load: names and IDs canonicalised, and every sheet but the activities validated."""
+class Validating:
+    """The validations of one book, each run as soon as the sheets it needs have arrived and
+    been canonicalised: handed to read.Reading.ledger, which calls `arrived` as each sheet
+    loads, the sync checks every other sheet while the activities load, and those while the
+    logs load. The canon is built once the customers, opportunities and reps are there, and
+    mends each sheet's rows as it arrives after that."""
 
-    canon: _Canon
-    customers: tuple[Customer, ...]
-    opportunities: tuple[Opportunity, ...]
-    problems: list[Problem]
+    def __init__(
+        self, cfg: Config, today: dt.date, validations: Sequence[Validation] = VALIDATIONS
+    ) -> None:
+        self.ctx = Context(cfg, today)
+        self.validations = tuple(validations)
+        self.found: dict[int, list[Problem]] = {}  # by index in validations, once run
+        self.canon: _Canon | None = None
+        self.canonical: set[str] = set()  # the sheets arrived and mended
+        self.mended: list[Problem] = []  # what canonicalising said
+
+    def arrived(self, book: Book, sheets: frozenset[str]) -> Book:
+        """`book` holds the sheets of `sheets` (their rows as read); returns it canonicalised,
+        having run every validation whose sheets are all there now."""
+        book = self._canonicalise(book, sheets)
+        for index, validation in enumerate(self.validations):
+            if index not in self.found and validation.needs <= self.canonical:
+                self.found[index] = list(validation(book, self.ctx))
+        return book
+
+    @property
+    def problems(self) -> list[Problem]:
+        """What canonicalising said, then each validation's problems in the list's order."""
+        waiting = [v.check.__name__ for i, v in enumerate(self.validations) if i not in self.found]
+        assert not waiting, f"never ran, their sheets never arrived: {waiting}"
+        found = (self.found[i] for i in range(len(self.validations)))
+        return [*self.mended, *itertools.chain.from_iterable(found)]
+
+    def _canonicalise(self, book: Book, sheets: frozenset[str]) -> Book:
+        self.canonical.update(sheets - _MENDED.keys())  # nothing in them to mend
+        if self.canon is None and sheets >= _Canon.NEEDS:
+            self.canon = _Canon(book, self.ctx)
+        if self.canon is not None:
+            for key in _MENDED:
+                if key in sheets and key not in self.canonical:
+                    book, said = self.canon.mend(book, key)
+                    self.mended += said
+                    self.canonical.add(key)
+        return book
 
 
-def prepare(book: Book, cfg: Config, today: dt.date) -> Prepared:
-    """The validation of `book`'s customers, opportunities and reps (its activities, if any,
-    are left to validate)."""
-    ctx = Context(cfg, today)
-    canon = _Canon(book, ctx)
-    customers, opportunities, problems = canon.ledger(book)
-    early = replace(book, customers=customers, opportunities=opportunities, activities=())
-    for validation in LEDGER_VALIDATIONS:
-        problems.extend(validation(early, ctx))
-    return Prepared(canon, customers, opportunities, problems)
+#: Every ledger sheet: a book read whole has them all.
+LEDGER_SHEETS = frozenset(s.key for s in INPUT_SHEETS)
 
 
-def validate(
-    book: Book, cfg: Config, today: dt.date, prepared: Prepared | None = None
-) -> tuple[Book, list[Problem]]:
-    """Run every validation; returns the canonicalised book and all problems, sorted.
-    `prepared`: prepare() of this book's other sheets, already done."""
-    ctx = Context(cfg, today)
-    if prepared is None:
-        prepared = prepare(book, cfg, today)
-    activities, said = prepared.canon.activities(book)
-    book = replace(
-        book,
-        customers=prepared.customers,
-        opportunities=prepared.opportunities,
-        activities=activities,
-    )
-    problems = list(book.problems) + prepared.problems + said
-    for validation in ACTIVITY_VALIDATIONS:
-        problems.extend(validation(book, ctx))
+def validate(book: Book, cfg: Config, today: dt.date) -> tuple[Book, list[Problem]]:
+    """Run every validation over a book read whole; returns the canonicalised book and all
+    problems, reading's and the validations', sorted."""
+    validating = Validating(cfg, today)
+    book = validating.arrived(book, LEDGER_SHEETS)
+    return book, in_order(book, [*book.problems, *validating.problems])
+
+
+def in_order(book: Book, problems: Iterable[Problem]) -> list[Problem]:
+    """The problems sheet by sheet in the workbook's order, then by row, column and code."""
     order = {name: i for i, name in enumerate(book.sheet_names)}
-    problems.sort(key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))
-    return book, problems
+    return sorted(problems, key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))

@@ -14,6 +14,7 @@ import click
 from funnel_sync import config as config_mod
 from funnel_sync.config import Config, ConfigError
 from funnel_sync.read import WorkbookError
+from funnel_sync.texts import text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -124,7 +125,7 @@ def init(path: Path | None, into: Path | None, dry_run: bool, cfg: Config) -> No
       funnel-sync init workbooks/team.xlsx
       funnel-sync init --into 销售台账.xlsx
     """
-    zh = cfg.lang == "zh"
+    lang = cfg.lang
     if (path is None) == (into is None):
         raise Failure("give either PATH (a new ledger) or --into EXISTING.xlsx")
     if into is not None:
@@ -137,12 +138,10 @@ def init(path: Path | None, into: Path | None, dry_run: bool, cfg: Config) -> No
             raise Failure(str(e)) from None
         added = [*result.sheets_created, *(f"{c.sheet}!{c.header}" for c in result.columns_added)]
         if not added:
-            click.echo(f"{into}: " + ("已是完整台账, 无需添加" if zh else "already a ledger"))
+            click.echo(text("cli.init.complete", lang, path=into))
         else:
-            verb = (
-                ("将添加" if dry_run else "已添加") if zh else ("would add" if dry_run else "added")
-            )
-            click.echo(f"{into}: {verb}: " + ", ".join(added))
+            code = "cli.init.would_add" if dry_run else "cli.init.added"
+            click.echo(text(code, lang, path=into, added=", ".join(added)))
         return
     assert path is not None
     from funnel_sync.init import create_ledger
@@ -156,7 +155,7 @@ def init(path: Path | None, into: Path | None, dry_run: bool, cfg: Config) -> No
         ) from None
     except OSError as e:
         raise Failure(f"{path}: cannot write: {e.strerror or e}") from None
-    click.echo(f"{path}: " + ("已创建空白台账" if zh else "new ledger created"))
+    click.echo(text("cli.init.created", lang, path=path))
 
 
 @main.command()
@@ -207,16 +206,17 @@ def demo(
     except OSError as e:
         raise Failure(f"{path}: cannot write: {e.strerror or e}") from None
     counts = {k: len(v) for k, v in team.rows.items()}
-    if cfg.lang == "zh":
-        click.echo(
-            f"{path}: 演示团队 {counts['reps']} 名销售, {counts['pool']} 个客户, "
-            f"{counts['opportunities']} 个机会, {counts['activities']} 条跟进记录"
+    click.echo(
+        text(
+            "cli.demo.created",
+            cfg.lang,
+            path=path,
+            reps=counts["reps"],
+            customers=counts["pool"],
+            opportunities=counts["opportunities"],
+            activities=counts["activities"],
         )
-    else:
-        click.echo(
-            f"{path}: demo team of {counts['reps']} reps, {counts['pool']} customers, "
-            f"{counts['opportunities']} opportunities, {counts['activities']} activities"
-        )
+    )
 
 
 @main.command()
@@ -253,28 +253,30 @@ def check(path: Path, fmt: str, today: str | None, cfg: Config) -> None:
     sys.exit(EXIT_PROBLEMS if errors else EXIT_OK)
 
 
-SUMMARY_LABELS = {
-    "adopted": ("首次接收的机会", "opportunities adopted"),
-    "moves_accepted": ("阶段变更 接收", "stage moves accepted"),
-    "moves_rejected": ("阶段变更 拒绝", "stage moves rejected"),
-    "owners_adopted": ("接管的负责人", "owners adopted"),
-    "claims": ("领取", "claims"),
-    "claims_rejected": ("领取被拒", "claims rejected"),
-    "releases": ("释放", "releases"),
-    "transfers": ("转移 (待经理确认)", "transfers (to confirm)"),
-    "reverts": ("还原", "reverts"),
-    "recycles": ("自动回收", "recycles"),
-    "recycle_warnings": ("回收预警", "recycle warnings"),
-    "overdue": ("逾期跟进", "overdue follow-ups"),
-    "stalled": ("停滞的机会", "stalled opportunities"),
-    "revisits": ("成交客户回访", "won-customer revisits"),
-    "upsells": ("二次营销提醒", "upsell prompts"),
-    "important_days": ("重要日子", "important days"),
-    "today_items": ("今日提醒条目", "Today list items"),
-    "errors": ("错误", "errors"),
-    "warnings": ("警告", "warnings"),
-    "cells_changed": ("写入的单元格", "cells changed"),
-}
+#: The summary keys `sync` prints as text, in the summary's order: each is `summary.<key>` in
+#: funnel_sync/texts.py; errors and cells_changed are printed even when 0.
+SUMMARY_KEYS = (
+    "adopted",
+    "moves_accepted",
+    "moves_rejected",
+    "owners_adopted",
+    "claims",
+    "claims_rejected",
+    "releases",
+    "transfers",
+    "reverts",
+    "recycles",
+    "recycle_warnings",
+    "overdue",
+    "stalled",
+    "revisits",
+    "upsells",
+    "important_days",
+    "today_items",
+    "errors",
+    "warnings",
+    "cells_changed",
+)
 
 
 @main.command()
@@ -338,18 +340,18 @@ def sync(path: Path, today: str | None, dry_run: bool, fmt: str, cfg: Config) ->
     else:
         if result.problems:
             click.echo(format_text(result.problems, lang=cfg.lang))
-        zh = cfg.lang == "zh"
+        lang = cfg.lang
         for key, value in summary.items():
-            if key in SUMMARY_LABELS and (value or key in ("errors", "cells_changed")):
-                click.echo(f"  {SUMMARY_LABELS[key][0 if zh else 1]}: {value}")
+            if key in SUMMARY_KEYS and (value or key in ("errors", "cells_changed")):
+                click.echo(f"  {text(f'summary.{key}', lang)}: {value}")
         if dry_run:
-            click.echo("(演练: 未写入)" if zh else "(dry run: nothing written)")
+            click.echo(text("cli.sync.dry_run", lang))
             for c in result.write.changes[:50] if result.write else ():
                 click.echo(f"  {c.sheet}!{_letter(c.column)}{c.row}: {c.old!r} → {c.new!r}")
         elif result.write and result.write.written:
-            click.echo(f"{path}: " + ("已写回" if zh else "written"))
+            click.echo(text("cli.sync.written", lang, path=path))
         else:
-            click.echo(f"{path}: " + ("无变化, 未写入" if zh else "unchanged, nothing written"))
+            click.echo(text("cli.sync.unchanged", lang, path=path))
     sys.exit(EXIT_PROBLEMS if result.errors else EXIT_OK)
 
 
@@ -419,6 +421,15 @@ def _progress(enabled: bool) -> Callable[[str | None], None]:
     default=None,
     help="Folder with report.html.j2 and report.xlsx (default: the shipped templates/).",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json"]),
+    default="html",
+    show_default=True,
+    help="html: the HTML and the Excel report; json: also a .json of the same figures beside "
+    "each (for a BI tool or a script).",
+)
 @config_option
 def report(
     path: Path,
@@ -428,15 +439,18 @@ def report(
     reps: tuple[str, ...],
     per_rep: bool,
     templates: Path | None,
+    fmt: str,
     cfg: Config,
 ) -> None:
     """Write the weekly funnel report for the 7 days ending on the report date:
     DIR/funnel-report-YYYY-Www.html (e-mail-safe) and .xlsx (from the Excel template), and
-    DIR/funnel-report-YYYY-Www-NAME.* per rep with --rep NAME or --per-rep.
+    DIR/funnel-report-YYYY-Www-NAME.* per rep with --rep NAME or --per-rep; with
+    --format json also the figures as DIR/funnel-report-YYYY-Www[-NAME].json.
 
     \b
     Example:
       funnel-sync report workbooks/demo.xlsx --out reports --today 2026-11-30 --per-rep
+      funnel-sync report workbooks/demo.xlsx --out reports --format json
     """
     from funnel_sync.report import ReportError, make_report
 
@@ -453,6 +467,7 @@ def report(
             per_rep=per_rep,
             templates=templates,
             progress=progress,
+            with_json=fmt == "json",
         )
     except (WorkbookError, ReportError) as e:
         raise Failure(str(e)) from None
@@ -529,7 +544,7 @@ def email_cmd(
 
     day = parse_today(today)
     folder = out_dir or report_dir(cfg, path)
-    zh = cfg.lang == "zh"
+    lang = cfg.lang
     with _StderrLog(30):  # WARNING: retries, reps without an address
         try:
             result = deliver(path, cfg, day, folder, dry_run=dry_run)
@@ -540,19 +555,18 @@ def email_cmd(
     if dry_run:
         for eml, o in zip(result.eml, result.plan.outgoing, strict=True):
             click.echo(f"{eml}: {o.subject} → {', '.join(o.recipients)}")
-        click.echo("(演练: 未发送)" if zh else "(dry run: nothing sent)")
+        click.echo(text("cli.email.dry_run", lang))
         sys.exit(EXIT_OK)
     assert result.sent is not None
     for d in result.sent.deliveries:
         if d.sent:
-            click.echo(
-                ("已发送" if zh else "sent") + f": {d.outgoing.subject} → {', '.join(d.sent)}"
-            )
+            to = ", ".join(d.sent)
+            click.echo(text("cli.email.sent", lang, subject=d.outgoing.subject, to=to))
     missed = result.missed
     for o, addr, why in missed:
-        click.echo(("未送达" if zh else "missed") + f": {o.subject} → {addr}: {why}")
+        click.echo(text("cli.email.missed", lang, subject=o.subject, to=addr, why=why))
     if not result.plan.outgoing:
-        click.echo("没有可发送的邮件" if zh else "nothing to send")
+        click.echo(text("cli.email.nothing", lang))
     sys.exit(EXIT_PROBLEMS if missed else EXIT_OK)
 
 
@@ -588,10 +602,7 @@ def schedule_cmd(path: Path | None, once: bool, cfg: Config) -> None:
             if once:
                 records = scheduler.run_due()
                 if not records:
-                    click.echo(
-                        ("无到期任务" if cfg.lang == "zh" else "nothing due")
-                        + f" ({scheduler.log_path})"
-                    )
+                    click.echo(text("schedule.nothing_due", cfg.lang, log=scheduler.log_path))
                 failed = [r for r in records if r.outcome != "ok"]
                 sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
             scheduler.serve()

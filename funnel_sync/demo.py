@@ -19,6 +19,7 @@ from funnel_sync.plan import CellValue
 from funnel_sync.problems import column_letter
 from funnel_sync.read import _sheet_parts
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, POOL_LOG, REPS, STAGE_LOG, Sheet
+from funnel_sync.texts import text
 
 REGIONS = ("华东", "华南", "华北", "西南", "华中")
 CITIES = {
@@ -158,7 +159,11 @@ class _Customer:
 
 def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
     rng = random.Random(seed)
+    lang = cfg.lang
     yes, no = yes_no(cfg)
+    # the log rows as the engine writes them: the same texts
+    accepted = text("log.stage.accepted", lang)
+    first_sync, with_evidence = text("demo.first_sync", lang), text("log.reason.evidence", lang)
     team = Team()
     history_start = today - dt.timedelta(weeks=size.weeks)
     reps = _reps(rng, size.reps, today)
@@ -249,10 +254,8 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
                     oid,
                     frm.code if frm is not None else "",
                     to.code,
-                    "接收" if cfg.lang == "zh" else "accepted",
-                    ("首次同步: 按现状接收" if cfg.lang == "zh" else "first sync: adopted")
-                    if frm is None
-                    else ("证据齐全" if cfg.lang == "zh" else "evidence present"),
+                    accepted,
+                    first_sync if frm is None else with_evidence,
                     owner,
                 ]
             )
@@ -377,7 +380,7 @@ def generate(size: DemoSize, seed: int, today: dt.date, cfg: Config) -> Team:
         [
             dt.datetime.combine(c.claimed_on or today, dt.time(2, 0)),
             c.cid,
-            "领取" if cfg.lang == "zh" else "claim",
+            text("log.pool.claim", lang),
             c.owner,
             "",
             None,
@@ -410,9 +413,7 @@ def _plant_mistakes(
             None,
         )
         if k is not None:
-            opps[k][_col(OPPORTUNITIES, "expected_close")] = (
-                "月底前" if cfg.lang == "zh" else "end of month"
-            )
+            opps[k][_col(OPPORTUNITIES, "expected_close")] = text("demo.unreadable_date", cfg.lang)
             team.planted.append((OPPORTUNITIES.key, k + 2, "expected_close", "date-unreadable"))
         # readable dates typed as text are not mistakes: the reader takes them as they come
         for r in opps[1:4]:
@@ -428,7 +429,7 @@ def _plant_mistakes(
         copy = list(opps[j])
         amount = copy[_col(OPPORTUNITIES, "amount")]
         copy[_col(OPPORTUNITIES, "amount")] = (amount if isinstance(amount, int) else 0) + 5000
-        copy[_col(OPPORTUNITIES, "next_step")] = "重新报价" if cfg.lang == "zh" else "re-quote"
+        copy[_col(OPPORTUNITIES, "next_step")] = text("demo.next_step_requote", cfg.lang)
         opps.insert(j + 1, copy)
         team.planted[:] = [
             (s, r + 1 if s == OPPORTUNITIES.key and r >= j + 3 else r, f, c)

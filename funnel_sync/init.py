@@ -20,6 +20,7 @@ from funnel_sync.config import Config
 from funnel_sync.model import ActivityKind, Stage
 from funnel_sync.plan import DATE_FORMAT, DATETIME_FORMAT, ListValidation
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS, Kind, Sheet
+from funnel_sync.texts import text
 
 LAST_ROW = 1_048_576
 REP_ROWS = 500  # the owner dropdown lists the Reps sheet's first 500 names
@@ -30,14 +31,14 @@ ENGINE_HEADER_FILL = PatternFill("solid", fgColor="E7E6E6")
 
 
 def yes_no(cfg: Config) -> tuple[str, str]:
-    return ("是", "否") if cfg.lang == "zh" else ("yes", "no")
+    return text("ledger.yes", cfg.lang), text("ledger.no", cfg.lang)
 
 
 def stage_choices(cfg: Config) -> list[str]:
+    """The class dropdown: the codes the team writes (成交, 丢单), or config.toml's ASCII keys
+    in English (won, lost) — the model's two vocabularies, not texts."""
     order = (Stage.D, Stage.C, Stage.B, Stage.A, Stage.WON, Stage.LOST)
-    if cfg.lang == "zh":
-        return [s.code for s in order]
-    return ["D", "C", "B", "A", "won", "lost"]
+    return [s.code if cfg.lang == "zh" else s.key for s in order]
 
 
 def kind_choices(cfg: Config) -> list[str]:

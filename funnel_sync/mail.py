@@ -31,6 +31,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
+from funnel_sync import texts
 from funnel_sync.config import Config
 from funnel_sync.model import Rep
 from funnel_sync.report import ReportResult, labels, make_report, week_stem
@@ -139,49 +140,6 @@ class MailPlan:
     report: ReportResult | None = None
 
 
-_WORDS: dict[str, tuple[str, str]] = {
-    "team_scope": ("全团队", "whole team"),
-    "no_email": (
-        "{where}: {name} 没有邮箱地址, 个人报告未发送",
-        "{where}: {name} has no e-mail address; their report is not sent",
-    ),
-    "bad_email": (
-        "{where}: {name} 的邮箱 {value!r} 无效, 个人报告未发送到该地址",
-        "{where}: {name}'s e-mail {value!r} is not valid; their report is not sent to it",
-    ),
-    "no_managers": (
-        "没有经理的邮箱 (销售团队 经理 = 是, 或 email.extra_recipients): 团队报告未发送",
-        "no manager has an e-mail address (Reps sheet 经理 = yes, or email.extra_recipients): "
-        "the team report is not sent",
-    ),
-    "row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
-    "greeting_team": ("各位经理好,", "Hello,"),
-    "greeting_rep": ("{name} 你好,", "Hello {name},"),
-    "intro": (
-        "这是 {start} 至 {end} 的销售漏斗周报 ({label})。完整报告见 HTML 正文, Excel 版见附件。",
-        "This is the funnel report for {start} to {end} ({label}). The full report is the "
-        "HTML part of this message; the Excel version is attached.",
-    ),
-    "open": (
-        "在途机会 {count} 个, 金额 {amount}, 加权管道 {weighted}",
-        "Open: {count} opportunities, {amount}, weighted {weighted}",
-    ),
-    "coverage": ("定额覆盖率 {pct}% (目标 {target})", "Quota coverage {pct}% (target {target})"),
-    "call_list": ("待联系 (逾期跟进)", "Call list (overdue follow-ups)"),
-    "call_item": (
-        "{customer} {contact} {phone} — 应联系 {due}, 逾期 {days} 天 [{code}]",
-        "{customer} {contact} {phone} — due {due}, {days} days overdue [{code}]",
-    ),
-    "more": ("另有 {n} 条, 见报告", "{n} more in the report"),
-    "signature": ("— funnel_sync", "— funnel_sync"),
-}
-
-
-def _w(lang: str, key: str, **params: Any) -> str:
-    zh, en = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**params)
-
-
 def _money(value: object, currency: str) -> str:
     if not isinstance(value, int | float):
         return "—"
@@ -193,9 +151,10 @@ def subject_for(context: Mapping[str, Any]) -> str:
     t = labels(lang)
     period = context["period"]
     rep = context.get("for_rep")
-    scope = header_text(rep) if rep else _w(lang, "team_scope")
-    sep = " · " if lang == "zh" else " – "
-    return header_text(f"{t['title']} {period['label']}{sep}{scope}")
+    scope = header_text(rep) if rep else texts.text("mail.team_scope", lang)
+    return header_text(
+        texts.text("mail.subject", lang, title=t["title"], period=period["label"], scope=scope)
+    )
 
 
 def text_body(context: Mapping[str, Any]) -> str:
@@ -208,17 +167,21 @@ def text_body(context: Mapping[str, Any]) -> str:
     team = context["team"]
     rep = context.get("for_rep")
     lines = [
-        _w(lang, "greeting_rep", name=rep) if rep else _w(lang, "greeting_team"),
+        texts.text("mail.greeting_rep", lang, name=rep)
+        if rep
+        else texts.text("mail.greeting_team", lang),
         "",
-        _w(lang, "intro", start=period["start"], end=period["end"], label=period["label"]),
+        texts.text(
+            "mail.intro", lang, start=period["start"], end=period["end"], label=period["label"]
+        ),
         "",
         f"== {t['kpis']} ==",
     ]
     opened = team.get("open") or {}
     lines.append(
-        _w(
+        texts.text(
+            "mail.open",
             lang,
-            "open",
             count=opened.get("count", 0),
             amount=_money(opened.get("amount"), cur),
             weighted=_money(opened.get("weighted"), cur),
@@ -228,9 +191,9 @@ def text_body(context: Mapping[str, Any]) -> str:
     if pipeline.get("coverage_pct") is not None:
         target = pipeline.get("target_pct")
         lines.append(
-            _w(
+            texts.text(
+                "mail.coverage",
                 lang,
-                "coverage",
                 pct=pipeline["coverage_pct"],
                 target=f"{target}%" if target is not None else "—",
             )
@@ -249,7 +212,7 @@ def text_body(context: Mapping[str, Any]) -> str:
     if not alerts:
         lines.append(f"  {t['no_alerts']}")
     elif len(alerts) > 30:
-        lines.append("  " + _w(lang, "more", n=len(alerts) - 30))
+        lines.append("  " + texts.text("mail.more", lang, n=len(alerts) - 30))
     scorecard = list(context.get("scorecard") or [])
     if rep and scorecard:
         lines += ["", f"== {t['scorecard']} =="]
@@ -262,14 +225,14 @@ def text_body(context: Mapping[str, Any]) -> str:
             )
     overdue = list(context.get("overdue") or [])
     total = int((team.get("overdue") or {}).get("total", len(overdue)))
-    lines += ["", f"== {_w(lang, 'call_list') if rep else t['overdue']} ({total}) =="]
+    lines += ["", f"== {texts.text('mail.call_list', lang) if rep else t['overdue']} ({total}) =="]
     shown_items = overdue[:30] if rep else overdue[:10]
     for item in shown_items:
         lines.append(
             "  "
-            + _w(
+            + texts.text(
+                "mail.call_item",
                 lang,
-                "call_item",
                 customer=item.get("customer") or item.get("customer_id") or "",
                 contact=item.get("contact") or "",
                 phone=item.get("phone") or "",
@@ -279,12 +242,12 @@ def text_body(context: Mapping[str, Any]) -> str:
             ).replace("  ", " ")
         )
     if total > len(shown_items):
-        lines.append("  " + _w(lang, "more", n=total - len(shown_items)))
+        lines.append("  " + texts.text("mail.more", lang, n=total - len(shown_items)))
     days = list(context.get("important_days") or [])
     if days:
         lines += ["", f"== {t['important_days']} =="]
         lines += [f"  {d.get('date')} {d.get('name') or ''} {d.get('what') or ''}" for d in days]
-    lines += ["", _w(lang, "signature"), ""]
+    lines += ["", texts.text("mail.signature", lang), ""]
     return "\n".join(lines)
 
 
@@ -320,20 +283,28 @@ def build_message(
 
 
 def _where(rep: Rep, lang: str) -> str:
-    return _w(lang, "row", sheet=rep.source.sheet, row=rep.source.row)
+    return texts.text("mail.row", lang, sheet=rep.source.sheet, row=rep.source.row)
 
 
 def _rep_addresses(rep: Rep, lang: str, warnings: list[str]) -> list[str]:
     out = []
     cells = workbook_addresses(rep.email)
     if not cells:
-        warnings.append(_w(lang, "no_email", where=_where(rep, lang), name=header_text(rep.name)))
+        warnings.append(
+            texts.text("mail.no_email", lang, where=_where(rep, lang), name=header_text(rep.name))
+        )
     for a in cells:
         if valid_address(a):
             out.append(a)
         else:
             warnings.append(
-                _w(lang, "bad_email", where=_where(rep, lang), name=header_text(rep.name), value=a)
+                texts.text(
+                    "mail.bad_email",
+                    lang,
+                    where=_where(rep, lang),
+                    name=header_text(rep.name),
+                    value=a,
+                )
             )
     return out
 
@@ -413,7 +384,7 @@ def build_mail(
             )
         )
     else:
-        plan.warnings.append(_w(lang, "no_managers"))
+        plan.warnings.append(texts.text("mail.no_managers", lang))
     # each rep of the report their own
     index = {id(r): k for k, r in enumerate(reps)}
     for scope in snapshot.reps:

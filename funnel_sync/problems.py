@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from funnel_sync.texts import TEXTS, Text, counted, text
+
 Severity = Literal["error", "warning"]
 
 
@@ -35,231 +37,75 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Template:
+    """A problem code's default severity and its message (texts.TEXTS["problem.<code>"])."""
+
     severity: Severity
-    zh: str
-    en: str
+    text: Text
+
+    @property
+    def zh(self) -> str:
+        return self.text.zh
+
+    @property
+    def en(self) -> str:
+        return self.text.en
 
 
-#: Every problem code funnel_sync reports, with its default severity and message per language.
-#: Placeholders: {value} what the cell holds, {header} the column header, and code-specific ones.
-CATALOGUE: dict[str, Template] = {
+#: Every problem code funnel_sync reports, with its default severity; the messages are in
+#: funnel_sync/texts.py under `problem.<code>`. Placeholders: {value} what the cell holds,
+#: {header} the column header, and code-specific ones.
+SEVERITIES: dict[str, Severity] = {
     # the shape of the workbook
-    "sheet-missing": Template(
-        "error",
-        "缺少工作表「{sheet}」{hint}",
-        "sheet '{sheet}' is missing{hint}",
-    ),
-    "header-missing": Template(
-        "error",
-        "缺少必填列「{header}」{hint}",
-        "required column '{header}' is missing{hint}",
-    ),
-    "header-duplicate": Template(
-        "error",
-        "列「{header}」与 {other} 列重复: 删除或改名其中一列",
-        "column '{header}' duplicates column {other}: delete or rename one of them",
-    ),
-    "header-blank-row": Template(
-        "error",
-        "第 1 行应为表头, 但为空: 把表头放在第 1 行",
-        "row 1 should hold the headers but is empty: put the headers in row 1",
-    ),
-    "merged-cells": Template(
-        "warning",
-        "数据区有合并单元格 {range}: 只读取左上角的值, 请取消合并",
-        "merged cells {range} in the data: only the top-left value is read; unmerge them",
-    ),
-    "row-empty": Template(
-        "warning",
-        "数据中间有空行: 删除空行",
-        "empty row inside the data: delete it",
-    ),
-    "rows-empty": Template(
-        "warning",
-        "第 {first}–{last} 行是空行 ({n} 行): 删除空行",
-        "rows {first}–{last} are empty ({n} rows): delete them",
-    ),
+    "sheet-missing": "error",
+    "header-missing": "error",
+    "header-duplicate": "error",
+    "header-blank-row": "error",
+    "merged-cells": "warning",
+    "row-empty": "warning",
+    "rows-empty": "warning",
     # cell values
-    "value-missing": Template(
-        "error",
-        "「{header}」不能为空",
-        "'{header}' must not be empty",
-    ),
-    "cell-error": Template(
-        "error",
-        "单元格是错误值 {value}: 修正公式或改为手工输入",
-        "the cell holds the error {value}: fix the formula or type the value",
-    ),
-    "cell-formula": Template(
-        "warning",
-        "输入列中有公式 (按结果 {value} 读取): 输入列请直接填写数值",
-        "formula in an input column (read as its result {value}): type the value instead",
-    ),
-    "date-unreadable": Template(
-        "error",
-        "「{header}」无法识别为日期: {value}; 请写成 2024-03-05",
-        "'{header}' is not a date: {value}; write it as 2024-03-05",
-    ),
-    "date-impossible": Template(
-        "error",
-        "「{header}」日期不存在: {value}",
-        "'{header}' is an impossible date: {value}",
-    ),
-    "date-far-future": Template(
-        "warning",
-        "「{header}」远在未来 ({value}): 请确认年份",
-        "'{header}' is far in the future ({value}): check the year",
-    ),
-    "date-future": Template(
-        "warning",
-        "「{header}」是未来日期 ({value}): 跟进记录应记录已发生的事",
-        "'{header}' lies in the future ({value}): activities record what happened",
-    ),
-    "class-unknown": Template(
-        "error",
-        "无法识别的分类: {value}; 可用 D、C、B、A、成交、丢单",
-        "unknown class: {value}; use D, C, B, A, 成交 (won) or 丢单 (lost)",
-    ),
-    "bool-unreadable": Template(
-        "error",
-        "「{header}」应填 是/否: {value}",
-        "'{header}' should be yes/no: {value}",
-    ),
-    "amount-unreadable": Template(
-        "error",
-        "「{header}」无法识别为金额: {value}; 请写成 120000 或 12万",
-        "'{header}' is not an amount: {value}; write it as 120000 or 12万",
-    ),
-    "amount-negative": Template(
-        "error",
-        "「{header}」不能为负数: {value}",
-        "'{header}' must not be negative: {value}",
-    ),
-    "amount-zero": Template(
-        "warning",
-        "「{header}」为 0: 请填写预计金额",
-        "'{header}' is 0: fill in the expected amount",
-    ),
-    "number-unreadable": Template(
-        "error",
-        "「{header}」无法识别为数字: {value}",
-        "'{header}' is not a number: {value}",
-    ),
-    "kind-unknown": Template(
-        "error",
-        "无法识别的跟进类型: {value}; 可用 电话、拜访、短信、邮件、资料收集、寻找商机",
-        "unknown activity kind: {value}; use 电话 call, 拜访 visit, 短信 sms, 邮件 email, "
-        "资料收集 profile, 寻找商机 prospecting",
-    ),
-    "email-invalid": Template(
-        "warning",
-        "邮箱格式不对: {value}",
-        "not an e-mail address: {value}",
-    ),
+    "value-missing": "error",
+    "cell-error": "error",
+    "cell-formula": "warning",
+    "date-unreadable": "error",
+    "date-impossible": "error",
+    "date-far-future": "warning",
+    "date-future": "warning",
+    "class-unknown": "error",
+    "bool-unreadable": "error",
+    "amount-unreadable": "error",
+    "amount-negative": "error",
+    "amount-zero": "warning",
+    "number-unreadable": "error",
+    "kind-unknown": "error",
+    "email-invalid": "warning",
     # references between rows
-    "id-duplicate": Template(
-        "error",
-        "编号 {value} 重复 (第 {first} 行已有): 改成唯一编号",
-        "ID {value} is a duplicate (already on row {first}): make it unique",
-    ),
-    "customer-unknown": Template(
-        "error",
-        "客户编号 {value} 不在「{pool}」中: 先在资源库登记客户",
-        "customer {value} is not on the '{pool}' sheet: add the customer there first",
-    ),
-    "opportunity-unknown": Template(
-        "error",
-        "机会编号 {value} 不在「{opportunities}」中",
-        "opportunity {value} is not on the '{opportunities}' sheet",
-    ),
-    "opportunity-customer-mismatch": Template(
-        "warning",
-        "机会 {value} 属于客户 {expected}, 不是 {actual}",
-        "opportunity {value} belongs to customer {expected}, not {actual}",
-    ),
-    "rep-unknown": Template(
-        "error",
-        "销售「{value}」不在「{reps}」中{hint}",
-        "rep '{value}' is not on the '{reps}' sheet{hint}",
-    ),
-    "rep-name-variant": Template(
-        "warning",
-        "销售姓名「{value}」与团队表不完全一致, 按「{name}」读取: 请改为「{name}」",
-        "rep name '{value}' differs from the Reps sheet; read as '{name}': write '{name}'",
-    ),
+    "id-duplicate": "error",
+    "customer-unknown": "error",
+    "opportunity-unknown": "error",
+    "opportunity-customer-mismatch": "warning",
+    "rep-unknown": "error",
+    "rep-name-variant": "warning",
     # the funnel discipline (checked by `check` and enforced by `sync`)
-    "stage-evidence-missing": Template(
-        "error",
-        "{frm} → {to} 缺少证据: {missing}。仍按 {frm} 计",
-        "{frm} → {to} lacks evidence: {missing}. Still counted at {frm}",
-    ),
-    "stage-skip": Template(
-        "error",
-        "{frm} → {to} 跳过了 {skipped}, 缺少证据: {missing}。仍按 {frm} 计",
-        "{frm} → {to} skips {skipped} and lacks evidence: {missing}. Still counted at {frm}",
-    ),
-    "stage-unverified": Template(
-        "warning",
-        "分类 {to} 缺少证据: {missing} (首次同步时按现状接收)",
-        "class {to} lacks evidence: {missing} (adopted as is on the first sync)",
-    ),
-    "lost-without-reason": Template(
-        "error",
-        "标为丢单但没有填写「{header}」: 请填写原因",
-        "marked lost without a '{header}': give the reason",
-    ),
-    "won-is-final": Template(
-        "error",
-        "已成交的机会只能退回 A 且须在备注说明: {to} 不接受",
-        "a won opportunity may only go back to A with a note: {to} is not accepted",
-    ),
+    "stage-evidence-missing": "error",
+    "stage-skip": "error",
+    "stage-unverified": "warning",
+    "lost-without-reason": "error",
+    "won-is-final": "error",
     # the public pool (enforced by `sync`)
-    "claim-unknown-rep": Template(
-        "error",
-        "「{value}」不在「{reps}」中, 不能领取: 请写团队中的姓名",
-        "'{value}' is not on the '{reps}' sheet and cannot claim: write a team member's name",
-    ),
-    "claim-outside-region": Template(
-        "error",
-        "{rep} 负责区域 {regions}, 不能领取 {region} 的客户",
-        "{rep} covers {regions} and cannot claim a customer in {region}",
-    ),
-    "claim-over-cap": Template(
-        "error",
-        "{rep} 已拥有 {owned} 个客户, 达到上限 {cap}: 先释放不跟进的客户",
-        "{rep} already owns {owned} customers, the limit is {cap}: release some first",
-    ),
-    "claim-over-daily-limit": Template(
-        "error",
-        "{rep} 今天已领取 {claimed} 个客户, 每日上限 {limit}: 明天再领",
-        "{rep} has claimed {claimed} customers today, the daily limit is {limit}: "
-        "claim again tomorrow",
-    ),
-    "claim-cooldown": Template(
-        "error",
-        "{rep} 于 {released} 释放了该客户, {until} 前不能再领取",
-        "{rep} released this customer on {released} and cannot claim it again before {until}",
-    ),
-    "claim-no-region": Template(
-        "error",
-        "客户没有区域, 无法领取: 请先填写「{header}」",
-        "the customer has no region and cannot be claimed: fill in '{header}' first",
-    ),
-    "transfer-flagged": Template(
-        "warning",
-        "客户由 {old} 转给 {new}: 请经理确认",
-        "customer moved from {old} to {new}: a manager should confirm",
-    ),
-    "owner-cleared": Template(
-        "warning",
-        "「{attempted}」的领取未通过, 负责人已清空 (原因见资源库日志)",
-        "the claim by '{attempted}' was refused and the owner cleared (see the pool log)",
-    ),
-    "owner-reverted": Template(
-        "warning",
-        "负责人已还原为「{old}」(输入的「{attempted}」已记入资源库日志)",
-        "owner restored to '{old}' (the typed '{attempted}' is kept in the pool log)",
-    ),
+    "claim-unknown-rep": "error",
+    "claim-outside-region": "error",
+    "claim-over-cap": "error",
+    "claim-over-daily-limit": "error",
+    "claim-cooldown": "error",
+    "claim-no-region": "error",
+    "transfer-flagged": "warning",
+    "owner-cleared": "warning",
+    "owner-reverted": "warning",
+}
+
+CATALOGUE: dict[str, Template] = {
+    code: Template(severity, TEXTS[f"problem.{code}"]) for code, severity in SEVERITIES.items()
 }
 
 
@@ -276,8 +122,7 @@ def make(
 ) -> Problem:
     """Build a Problem from the catalogue; the one place messages are rendered."""
     template = CATALOGUE[code]
-    text = template.zh if lang == "zh" else template.en
-    message = text.format_map(_Defaults(params, sheet=sheet))
+    message = template.text.of(lang).format_map(_Defaults(params, sheet=sheet))
     return Problem(sheet, row, column, field, code, severity or template.severity, message)
 
 
@@ -326,25 +171,22 @@ def count(problems: Iterable[Problem]) -> tuple[int, int]:
 
 def format_text(problems: Sequence[Problem], *, lang: str) -> str:
     """Compiler-style lines, `销售机会!F12: error: message [code]`, then the counts."""
-    lines = [
-        f"{p.location}: {_severity_word(p.severity, lang)}: {p.message} [{p.code}]"
-        for p in problems
-    ]
+    word = {
+        "error": text("problems.severity.error", lang),
+        "warning": text("problems.severity.warning", lang),
+    }
+    lines = [f"{p.location}: {word[p.severity]}: {p.message} [{p.code}]" for p in problems]
     errors, warnings = count(problems)
-    if lang == "zh":
-        lines.append(f"共 {errors} 个错误, {warnings} 个警告")
-    else:
-        lines.append(
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    lines.append(
+        text(
+            "problems.total",
+            lang,
+            errors=counted("problems.errors", lang, errors),
+            warnings=counted("problems.warnings", lang, warnings),
         )
+    )
     return "\n".join(lines)
 
 
 def format_json(problems: Sequence[Problem]) -> str:
     return json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2)
-
-
-def _severity_word(severity: Severity, lang: str) -> str:
-    if lang == "zh":
-        return "错误" if severity == "error" else "警告"
-    return severity

@@ -7,24 +7,22 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from funnel_sync import runlock, xlsx
-from funnel_sync.checks import prepare, validate
+from funnel_sync.checks import Validating, in_order
 from funnel_sync.config import Config
 from funnel_sync.gcpause import gc_paused
 from funnel_sync.logs import PoolState, StageState
 from funnel_sync.plan import CellValue, ChangeSet
 from funnel_sync.planning import plan
-from funnel_sync.problems import Problem, count, sort_key
+from funnel_sync.problems import Problem, count
 from funnel_sync.read import Book, check_file, reading
 from funnel_sync.rules import build_context, decide
-from funnel_sync.schema import ACTIVITIES, POOL, POOL_LOG, STAGE_LOG
+from funnel_sync.schema import POOL, POOL_LOG, STAGE_LOG
 from funnel_sync.xlsx import live
-
-_ACTIVITIES = frozenset({ACTIVITIES.key})
 
 Progress = Callable[[str], None]
 
@@ -104,58 +102,68 @@ def run_sync(
     now = now or dt.datetime.combine(today, dt.time())
     check_file(path, cfg)  # a missing or unusable file: a clear WorkbookError first
     before = xlsx.fingerprint(path)
-    # python-calamine loads the sheets on a worker thread while this one works on what has
-    # arrived: the other sheets are validated while the activities load, the activities while
-    # the logs load, and the rules run while Today loads
-    with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
-        with _timed(timings, "read", progress):
-            # every sheet but the activities is validated while those load
-            prepared = prepare(sheets.ledger(without=_ACTIVITIES), cfg, today)
-            ledger = sheets.ledger()
-        with _timed(timings, "validate", progress):
-            book, problems = validate(ledger, cfg, today, prepared)
-        with _timed(timings, "rules", progress):
-            logs = sheets.book((POOL_LOG.key, STAGE_LOG.key))
-            pool_state = PoolState.from_rows(logs.engine_rows.get(POOL_LOG.key, []))
-            stage_state = StageState.from_rows(logs.engine_rows.get(STAGE_LOG.key, []))
-            # the rules need the logs' layouts, not their rows: those go while Today loads
-            sheets.release((POOL_LOG.key, STAGE_LOG.key))
-            layouts = logs.layouts
-            del logs
-            ctx = build_context(
-                replace(book, layouts=layouts), cfg, today, now, pool_state, stage_state
-            )
-            decisions = decide(ctx)
-        with _timed(timings, "plan", progress):
-            full = sheets.book()
-            # the validated book with its engine sheets, and what reading those found
-            problems += full.problems[len(ledger.problems) :]
-            book = replace(
-                book, layouts=full.layouts, problems=full.problems, engine_rows=full.engine_rows
-            )
-            problems += decisions.problems
-            problems = _sorted(book, _current(book, problems, decisions.pool.owner_writes))
-            changes = plan(ctx, book, decisions, problems)
-    header_rows, counts = _header_rows(book), decisions.counts
-    listed = len(decisions.reminders.today)
-    # the rows read and the rules' working state are done with: their memory goes to the
+    # the rows read and the rules' working state end with _decide: their memory goes to the
     # writer (at 100k opportunities the peak of a sync is otherwise the two together)
-    del sheets, prepared, full, ledger, book, ctx, decisions
+    decided = _decide(path, cfg, today, now, timings, progress)
     with _timed(timings, "write", progress):
         if dry_run:
-            result = xlsx.plan_changes(path, changes, header_rows=header_rows)
+            result = xlsx.plan_changes(path, decided.changes, header_rows=decided.header_rows)
         else:
             # writer backend (file or a running Excel): xlsx/live.py; the file backend still
             # refuses a locked workbook first
             result = live.apply(
                 path,
-                changes,
+                decided.changes,
                 backend=cfg.writer.backend,
                 expected=before,
                 backups=cfg.writer.backups,
-                header_rows=header_rows,
+                header_rows=decided.header_rows,
             )
-    return SyncResult(problems, counts, changes, result, timings, listed)
+    return SyncResult(
+        decided.problems, decided.counts, decided.changes, result, timings, decided.today_rows
+    )
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """What the write and the summary need of the read, the validations and the rules."""
+
+    changes: ChangeSet
+    problems: list[Problem]
+    counts: Counter[str]
+    today_rows: int  # the Today list's length
+    header_rows: dict[str, int]  # per sheet name
+
+
+def _decide(
+    path: Path,
+    cfg: Config,
+    today: dt.date,
+    now: dt.datetime,
+    timings: dict[str, float],
+    progress: Progress | None,
+) -> _Decided:
+    """read → validate → rules → plan. python-calamine loads the sheets on a worker thread
+    while this one works on what has arrived: the validations run as their sheets come (all
+    but the activities' while those load, theirs while the logs load), the rules while Today
+    loads."""
+    with reading(path, cfg, engine_sheets=True, checked=True) as sheets:
+        with _timed(timings, "read and validate", progress):
+            validating = Validating(cfg, today)
+            book = sheets.ledger(validating)  # names and IDs as the team means them
+        with _timed(timings, "rules", progress):
+            # the logs' rows are handed over: only the states decoded from them stay
+            stage_state = StageState.from_rows(sheets.hand_over(STAGE_LOG.key))
+            pool_state = PoolState.from_rows(sheets.hand_over(POOL_LOG.key))
+            ctx = build_context(book, cfg, today, now, pool_state, stage_state)
+            decisions = decide(ctx)
+        with _timed(timings, "plan", progress):
+            book = sheets.book()  # with Today's rows, and what reading every sheet found
+            found = [*book.problems, *validating.problems, *decisions.problems]
+            problems = in_order(book, _current(book, found, decisions.pool.owner_writes))
+            changes = plan(ctx, book, decisions, problems)
+    today_rows = len(decisions.reminders.today)
+    return _Decided(changes, problems, decisions.counts, today_rows, _header_rows(book))
 
 
 def _current(
@@ -170,11 +178,6 @@ def _current(
     stale = {(layout.name, row, column) for row in owner_writes}
     keep = {"owner-reverted", "owner-cleared"}
     return [p for p in problems if (p.sheet, p.row, p.column) not in stale or p.code in keep]
-
-
-def _sorted(book: Book, problems: list[Problem]) -> list[Problem]:
-    order = {name: i for i, name in enumerate(book.sheet_names)}
-    return sorted(problems, key=lambda p: (order.get(p.sheet, len(order)), *sort_key(p)))
 
 
 def _header_rows(book: Book) -> dict[str, int]:

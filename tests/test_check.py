@@ -671,7 +671,7 @@ def test_messages_use_the_configured_header(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, '[headers.opportunities]\namount = "金额(元)"\n')
     _, problems, _ = run_check(path, "--config", cfg)
     assert flat(problems, "row", "code") == [(2, "amount-zero"), (3, "amount-unreadable")]
-    assert "「金额(元)」" in problems[1]["message"]  # read.py: right
+    assert "「金额(元)」" in problems[1]["message"]  # read/columns.py: right
     assert "「金额(元)」" in problems[0]["message"]  # checks.py: says 「预计金额」
 
 

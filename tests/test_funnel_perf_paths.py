@@ -17,13 +17,10 @@ import pytest
 from helpers import REPS_OK, append_rows, write_ledger
 
 from funnel_sync.config import Config
-from funnel_sync.funnel import (
-    Snapshot,
-    _counts,
-    _dates,
-    _mapped,
-    build_snapshot,
-)
+from funnel_sync.funnel import Snapshot, build_snapshot
+from funnel_sync.funnel.context import Scope
+from funnel_sync.funnel.frames import _dates, _mapped
+from funnel_sync.funnel.tables import _counts
 from funnel_sync.logs import log_day
 from funnel_sync.parse import parse_text
 from funnel_sync.read import read_book
@@ -188,9 +185,9 @@ def _snap(path: Path, today: dt.date = TODAY, lang: str = "zh") -> Snapshot:
     return build_snapshot(read_book(path, cfg, engine_sheets=True), cfg, today, lang=lang)
 
 
-def _flow(scope: dict[str, Any], key: str) -> tuple[int, int]:
-    row = next(r for r in scope["flow"] if r["key"] == key)
-    return row["entered"], row["advanced"]
+def _flow(scope: Scope, key: str) -> tuple[int, int]:
+    row = next(r for r in scope.flow if r.key == key)
+    return row.entered, row.advanced
 
 
 def test_awkward_log_rows_count_where_they_belong(awkward: Path) -> None:
@@ -198,18 +195,18 @@ def test_awkward_log_rows_count_where_they_belong(awkward: Path) -> None:
     assert (_flow(snap.team, "D"), _flow(snap.team, "C")) == ((1, 2), (2, 0))
     assert _flow(snap.rep("张三"), "D") == (1, 0)  # the owner came from the opportunity
     assert (_flow(snap.rep("李四"), "D"), _flow(snap.rep("李四"), "C")) == ((0, 2), (2, 0))
-    regions = {r["name"]: r for r in snap.regions}
+    regions = {r.name: r for r in snap.regions}
     assert _flow(regions["华东"], "D") == (1, 0)
     assert _flow(regions["华南"], "D") == (0, 1)  # OX has no customer, so no region
-    assert [w["new"] for w in snap.team["trend"]][-1] == 1
+    assert [w.new for w in snap.team.trend][-1] == 1
 
 
 def test_last_contact_from_the_opportunity_or_its_customer(awkward: Path) -> None:
     snap = _snap(awkward, D(2026, 12, 31))
-    overdue = {i["opportunity_id"]: i for i in snap.team["overdue"]["items"]}
-    assert overdue["O1"]["last_contact"] == D(2026, 11, 10)  # OX's visit is nobody's
-    assert overdue["O2"]["last_contact"] == D(2026, 11, 12)
-    assert overdue["O1"]["customer"] == "甲公司" and overdue["O2"]["customer"] == "乙公司"
+    overdue = {i.opportunity_id: i for i in snap.team.overdue.items}
+    assert overdue["O1"].last_contact == D(2026, 11, 10)  # OX's visit is nobody's
+    assert overdue["O2"].last_contact == D(2026, 11, 12)
+    assert overdue["O1"].customer == "甲公司" and overdue["O2"].customer == "乙公司"
 
 
 @pytest.mark.parametrize("today", [D(2026, 1, 5), D(2026, 11, 30), D(2027, 6, 30)])
@@ -217,9 +214,9 @@ def test_last_contact_from_the_opportunity_or_its_customer(awkward: Path) -> Non
 def test_any_report_date_reports(awkward: Path, today: dt.date, lang: str) -> None:
     """Regression: a date before every log row leaves the trend's rows empty."""
     snap = _snap(awkward, today, lang)
-    new = sum(w["new"] for w in snap.team["trend"])
+    new = sum(w.new for w in snap.team.trend)
     assert new == (1 if today == TODAY else 0)  # the new D of 11-25, in the last 8 weeks
-    assert [snap.context(r["name"])["for_rep"] for r in snap.reps] == ["张三", "李四"]
+    assert [snap.context(r.name).for_rep for r in snap.reps] == ["张三", "李四"]
 
 
 # ---- the templates: compiled once, the same output, errors still name their cell ----

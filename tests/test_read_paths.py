@@ -1,5 +1,6 @@
 """The shortcuts a 100k-row ledger is read and validated by, each against the plain reading it
-stands for: staged reading (read.reading), parse_column, StageState.from_rows, prepare."""
+stands for: staged reading (read.reading), parse_column, StageState.from_rows, validations run
+as their sheets arrive (checks.Validating)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from helpers import POOL_OK, REPS_OK, act, opp, write_ledger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_sync.checks import prepare, validate
+from funnel_sync.checks import (
+    LEDGER_SHEETS,
+    VALIDATIONS,
+    Context,
+    Validating,
+    in_order,
+    needs,
+    validate,
+)
 from funnel_sync.config import Config
 from funnel_sync.logs import STAGE_RESULTS, StageState
 from funnel_sync.parse import (
@@ -27,8 +36,18 @@ from funnel_sync.parse import (
     parse_stage,
     parse_text,
 )
-from funnel_sync.read import read_book, reading
-from funnel_sync.schema import ACTIVITIES, POOL_LOG, STAGE_LOG, TODAY
+from funnel_sync.problems import Problem
+from funnel_sync.read import Book, read_book, reading
+from funnel_sync.schema import (
+    ACTIVITIES,
+    OPPORTUNITIES,
+    POOL,
+    POOL_LOG,
+    REPS,
+    SHEETS,
+    STAGE_LOG,
+    TODAY,
+)
 
 TODAY_ = dt.date(2026, 11, 30)
 
@@ -128,7 +147,7 @@ def test_a_move_accepted_after_a_rejection_clears_it() -> None:
     assert StageState.from_rows([later, row]).last_rejected == {"JH1": "B"}
 
 
-# ---- staged reading and prepare ----
+# ---- staged reading, and the validations run as the sheets arrive ----
 
 
 @pytest.fixture
@@ -163,27 +182,29 @@ def test_staged_reading_gives_the_book_read_book_gives(ledger: Path) -> None:
     whole = read_book(ledger, cfg, engine_sheets=True)
     waits: list[int] = []
     with reading(ledger, cfg, engine_sheets=True, idle=lambda: waits.append(1)) as sheets:
-        early = sheets.ledger(without=frozenset({ACTIVITIES.key}))
         book = sheets.ledger()
-        logs = sheets.book((STAGE_LOG.key, POOL_LOG.key))
-        sheets.release((STAGE_LOG.key, POOL_LOG.key))
+        logs = sheets.book((STAGE_LOG.key,))
+        pool_log = sheets.hand_over(POOL_LOG.key)
+        stage_log = sheets.hand_over(STAGE_LOG.key)
         full = sheets.book()
-    assert early.activities == () and early.customers == whole.customers
-    assert early.opportunities == whole.opportunities and early.reps == whole.reps
     assert book.activities == whole.activities and book.problems == whole.problems
-    assert TODAY.key not in logs.engine_rows
-    assert set(full.engine_rows) == {TODAY.key}  # the logs' rows were released
+    assert set(logs.engine_rows) == {STAGE_LOG.key}  # neither the PoolLog nor Today waited for
+    assert [pool_log, stage_log] == [whole.engine_rows[k] for k in (POOL_LOG.key, STAGE_LOG.key)]
+    assert set(full.engine_rows) == {TODAY.key}  # the logs' rows were handed over
     assert replace(full, engine_rows=whole.engine_rows) == whole
     assert len(waits) <= 1  # the idle hook runs at most once
 
 
-def test_validate_after_prepare_is_validate(ledger: Path) -> None:
+def test_validations_as_the_sheets_arrive_are_validate(ledger: Path) -> None:
     cfg = Config()
-    book = read_book(ledger, cfg)
-    plain = validate(book, cfg, TODAY_)
-    early = prepare(replace(book, activities=()), cfg, TODAY_)
-    assert validate(book, cfg, TODAY_, early) == plain
-    codes = {(p.sheet, p.row, p.column, p.code) for p in plain[1]}
+    canonical, plain = validate(read_book(ledger, cfg), cfg, TODAY_)
+    with reading(ledger, cfg, engine_sheets=True) as sheets:
+        validating = Validating(cfg, TODAY_)
+        book = sheets.ledger(validating)
+        full = sheets.book()
+    assert book == canonical and replace(full, engine_rows={}, layouts=book.layouts) == book
+    assert in_order(book, [*book.problems, *validating.problems]) == plain
+    codes = {(p.sheet, p.row, p.column, p.code) for p in plain}
     acts = book.layouts[ACTIVITIES.key]
     rep = acts.letter("rep")
     assert (acts.name, 3, rep, "rep-name-variant") in codes  # "张三 " is 张三
@@ -192,6 +213,84 @@ def test_validate_after_prepare_is_validate(ledger: Path) -> None:
     assert (acts.name, 5, acts.letter("customer_id"), "opportunity-customer-mismatch") in codes
     assert (acts.name, 7, acts.letter("date"), "date-future") in codes
     assert (acts.name, 8, rep, "rep-unknown") in codes
-    canonical = plain[0].activities
-    assert canonical[1].opportunity_id == "JH001" and canonical[1].rep == "张三"
-    assert canonical[6].customer_id == "KH003"
+    assert canonical.activities[1].opportunity_id == "JH001"
+    assert canonical.activities[1].rep == "张三"
+    assert canonical.activities[6].customer_id == "KH003"
+
+
+class _Seen:
+    """Validations that note what the book they were given held, and say one problem each."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, frozenset[str], int]] = []
+
+    def make(self, name: str, *sheets: Any) -> Any:
+        def check(book: Book, ctx: Context) -> list[Problem]:
+            self.seen.append((name, frozenset(book.layouts), len(book.activities)))
+            return [Problem(name, None, None, None, "test", "warning", name)]
+
+        check.__name__ = name
+        return needs(*sheets)(check)
+
+
+def test_a_validation_runs_as_soon_as_its_sheets_have_arrived(ledger: Path) -> None:
+    cfg = Config()
+    log = _Seen()
+    validations = [
+        log.make("activities", ACTIVITIES),
+        log.make("pool", POOL),
+        log.make("reps", REPS),
+        log.make("opportunities and activities", OPPORTUNITIES, ACTIVITIES),
+    ]
+    with reading(ledger, cfg, engine_sheets=True) as sheets:
+        validating = Validating(cfg, TODAY_, validations)
+        sheets.ledger(validating)
+    order = [name for name, _, _ in log.seen]
+    assert order == ["pool", "reps", "activities", "opportunities and activities"]
+    arrived = {name: (sheets, acts) for name, sheets, acts in log.seen}
+    early = ({POOL.key, OPPORTUNITIES.key, REPS.key}, 0)  # the activities were still loading
+    assert arrived["pool"] == early and arrived["reps"] == early
+    assert ACTIVITIES.key in arrived["activities"][0] and arrived["activities"][1] == 7
+    # said in the list's order, not in the order they ran
+    assert [p.message for p in validating.problems[-4:]] == [v.check.__name__ for v in validations]
+
+
+def test_the_validations_of_a_book_wait_for_its_sheets(ledger: Path) -> None:
+    """Without any xlsx: the sheets handed over by hand, as the reading would."""
+    cfg = Config()
+    book = read_book(ledger, cfg)
+    log = _Seen()
+    validations = [
+        log.make(n, s) for n, s in (("pool", POOL), ("reps", REPS), ("acts", ACTIVITIES))
+    ]
+    validating = Validating(cfg, TODAY_, validations)
+    reps_only = replace(book, customers=(), opportunities=(), activities=())
+    validating.arrived(reps_only, frozenset({REPS.key}))
+    assert [name for name, _, _ in log.seen] == ["reps"]  # nothing in it to canonicalise
+    early = replace(book, activities=())
+    mended = validating.arrived(early, frozenset({POOL.key, OPPORTUNITIES.key, REPS.key}))
+    # the pool once the names its owners are canonicalised by are there too
+    assert [name for name, _, _ in log.seen] == ["reps", "pool"]
+    assert [o.customer_id for o in mended.opportunities][1:] == ["KH002", "KH009"]  # kh002
+    assert mended.reps == book.reps
+    validating.arrived(book, LEDGER_SHEETS)
+    assert [name for name, _, _ in log.seen] == ["reps", "pool", "acts"]
+    with pytest.raises(AssertionError, match="never ran"):
+        _ = Validating(cfg, TODAY_, [log.make("activities", ACTIVITIES)]).problems
+
+
+def test_each_validation_reads_only_the_sheets_it_declares(ledger: Path) -> None:
+    cfg = Config()
+    canonical, _ = validate(read_book(ledger, cfg), cfg, TODAY_)
+    ctx = Context(cfg, TODAY_)
+    rows = {POOL.key: "customers", OPPORTUNITIES.key: "opportunities"}
+    rows |= {ACTIVITIES.key: "activities", REPS.key: "reps"}
+    for validation in VALIDATIONS:
+        others = [s.key for s in SHEETS if s.key not in validation.needs and s.key in rows]
+        alone = replace(
+            canonical,
+            layouts={k: v for k, v in canonical.layouts.items() if k in validation.needs},
+            **{rows[k]: () for k in others},
+        )
+        assert list(validation(alone, ctx)) == list(validation(canonical, ctx)), validation
+    assert any(list(v(canonical, ctx)) for v in VALIDATIONS)  # the ledger has problems to find

@@ -14,6 +14,7 @@ from helpers import append_rows, edit_ledger, write_ledger
 
 from funnel_sync.config import Config
 from funnel_sync.funnel import Period, Snapshot, build_snapshot, rep_phase
+from funnel_sync.funnel.context import LayerSizes, Scope, Totals
 from funnel_sync.model import Rep, Source
 from funnel_sync.read import read_book
 
@@ -224,8 +225,8 @@ def snap(book: Path) -> Snapshot:
     return snapshot(book)
 
 
-def counts(scope: dict[str, Any], what: str = "count") -> tuple[Any, ...]:
-    return tuple(layer[what] for layer in scope["layers"])
+def counts(scope: Scope, what: str = "count") -> tuple[Any, ...]:
+    return tuple(getattr(layer, what) for layer in scope.layers)
 
 
 def test_period_is_the_week_ending_on_the_report_date() -> None:
@@ -255,18 +256,18 @@ def test_funnel_counts_and_amounts(snap: Snapshot) -> None:
     assert counts(team) == (2, 2, 2, 2, 1, 1)
     assert counts(team, "amount") == (None, 150_000, 320_000, 380_000, 400_000, 500_000)
     assert counts(team, "weighted") == (None, 15_000, 80_000, 190_000, 320_000, 500_000)
-    assert team["open"] == {"count": 7, "amount": 1_250_000, "weighted": 605_000}
+    assert team.open == Totals(count=7, amount=1_250_000, weighted=605_000)
     east, south = snap.regions
-    assert (east["name"], counts(east)) == ("华东", (1, 1, 1, 1, 1, 1))
-    assert (south["name"], counts(south)) == ("华南", (1, 1, 1, 1, 0, 0))
+    assert (east.name, counts(east)) == ("华东", (1, 1, 1, 1, 1, 1))
+    assert (south.name, counts(south)) == ("华南", (1, 1, 1, 1, 0, 0))
     zhang, li = snap.reps  # the manager owns nothing: not in the report
-    assert [r["name"] for r in snap.reps] == ["张三", "李四"]
+    assert [r.name for r in snap.reps] == ["张三", "李四"]
     assert counts(zhang) == (1, 1, 1, 1, 1, 1)
     assert counts(li) == (1, 1, 1, 1, 0, 0)
 
 
 def test_weekly_flow_from_the_stage_log(snap: Snapshot) -> None:
-    flow = {f["key"]: f for f in snap.team["flow"]}
+    flow = {f.key: f for f in snap.team.flow}
     keys = ("entered", "advanced", "fell_back", "lost")
     assert {k: tuple(f[m] for m in keys) for k, f in flow.items()} == {
         "D": (1, 0, 0, 0),
@@ -282,106 +283,100 @@ def test_weekly_flow_from_the_stage_log(snap: Snapshot) -> None:
         "A": (0, 0, 0, 0),
         "won": (0, 0, 0, 0),
     }
-    assert flow["C"]["entered_delta"] == -2
+    assert flow["C"].entered_delta == -2
     li = snap.rep("李四")
-    assert [f["entered"] for f in li["flow"]] == [1, 0, 0, 0, 0]
-    week = snap.team["trend"][-1]
-    assert (week["label"], week["new"], week["advanced"], week["won"], week["lost"]) == (
+    assert [f.entered for f in li.flow] == [1, 0, 0, 0, 0]
+    week = snap.team.trend[-1]
+    assert (week.label, week.new, week.advanced, week.won, week.lost) == (
         "W48",
         1,
         3,
         1,
         1,
     )
-    assert week["won_amount"] == 500_000
-    assert len(snap.team["trend"]) == 8
+    assert week.won_amount == 500_000
+    assert len(snap.team.trend) == 8
 
 
 def test_conversion_over_the_trailing_window(snap: Snapshot) -> None:
-    conv = {c["from"]: (c["advanced"], c["lost"], c["rate"]) for c in snap.team["conversion"]}
+    conv = {c.from_: (c.advanced, c.lost, c.rate) for c in snap.team.conversion}
     # D: O2 and L3 advanced, L9 lost; O7 (outside 90 days) and adoptions do not count
     assert conv == {"D": (2, 1, 2 / 3), "C": (1, 1, 0.5), "B": (1, 0, 1.0), "A": (1, 0, 1.0)}
-    zhang = {c["from"]: c["rate"] for c in snap.rep("张三")["conversion"]}
+    zhang = {c.from_: c.rate for c in snap.rep("张三").conversion}
     assert zhang == {"D": 1.0, "C": 0.5, "B": 1.0, "A": 1.0}
-    assert snap.rep("张三")["moves"] == 6
-    assert snap.rep("李四")["moves"] == 2
+    assert snap.rep("张三").moves == 6
+    assert snap.rep("李四").moves == 2
 
 
 def test_days_in_stage_plan_and_stalled(snap: Snapshot) -> None:
-    days = {
-        d["key"]: (d["target"], d["avg_current"], d["avg_done"], d["stalled"])
-        for d in snap.team["days"]
-    }
+    days = {d.key: (d.target, d.avg_current, d.avg_done, d.stalled) for d in snap.team.days}
     assert days == {
         "D": (14, 15.0, None, 1),  # O1 29 days, L1 1 day
         "C": (30, 35.0, 7.0, 1),  # O2 10, L3 60; O3 stayed in C 11-18 → 11-25
         "B": (30, 2.5, None, 1),  # O3 5, L2 0 (no entry date: enters B today, as a sync has it)
         "A": (21, 4.0, None, 0),
     }
-    stalled = snap.team["stalled"]
-    assert stalled["total"] == 3
-    assert [(s["opportunity_id"], s["code"]) for s in stalled["items"]] == [
+    stalled = snap.team.stalled
+    assert stalled.total == 3
+    assert [(s.opportunity_id, s.code) for s in stalled.items] == [
         ("L2", "B"),
         ("L3", "C"),
         ("O1", "D"),
     ]
-    plan = {
-        p["key"]: (p["with_plan"], p["due_next_week"], p["past_due"], p["no_plan"])
-        for p in snap.team["plan"]
-    }
+    plan = {p.key: (p.with_plan, p.due_next_week, p.past_due, p.no_plan) for p in snap.team.plan}
     assert plan == {"D": (0, 0, 0, 2), "C": (2, 1, 1, 0), "B": (1, 0, 1, 1), "A": (0, 0, 0, 1)}
-    assert snap.team["plan"][1]["avg_days_late"] == 10.0  # L3 planned 11-20
+    assert snap.team.plan[1].avg_days_late == 10.0  # L3 planned 11-20
 
 
 def test_overdue_follow_ups(snap: Snapshot) -> None:
-    overdue = snap.team["overdue"]["items"]
+    overdue = snap.team.overdue.items
     # O1: entered 11-01 + 14 = 11-15; O2: 11-20 + 7; O4: 11-26 + 3; L3 was visited 11-25
-    assert [(o["opportunity_id"], o["overdue"]) for o in overdue] == [
+    assert [(o.opportunity_id, o.overdue) for o in overdue] == [
         ("O4", 1),
         ("O2", 3),
         ("O1", 15),
     ]
-    assert overdue[0]["customer"] == FORMULA
+    assert overdue[0].customer == FORMULA
 
 
 def test_coverage_and_needed_layers(snap: Snapshot) -> None:
     zhang, li = snap.rep("张三"), snap.rep("李四")
-    assert zhang["phase"] == "months_9_plus" and li["phase"] == "months_3_6"
-    assert zhang["won_ytd"] == 500_000
-    assert zhang["pipeline"]["weighted"] == 530_000
-    assert zhang["pipeline"]["coverage"] == round(530_000 / 1_200_000, 4)
-    assert (zhang["pipeline"]["target_pct"], zhang["pipeline"]["met"]) == (150, False)
-    assert li["pipeline"]["coverage"] == round(75_000 / 800_000, 4)
-    assert (li["pipeline"]["target_pct"], li["pipeline"]["met"]) == (45, False)
+    assert zhang.phase == "months_9_plus" and li.phase == "months_3_6"
+    assert zhang.won_ytd == 500_000
+    assert zhang.pipeline.weighted == 530_000
+    assert zhang.pipeline.coverage == round(530_000 / 1_200_000, 4)
+    assert (zhang.pipeline.target_pct, zhang.pipeline.met) == (150, False)
+    assert li.pipeline.coverage == round(75_000 / 800_000, 4)
+    assert (li.pipeline.target_pct, li.pipeline.met) == (45, False)
     # too little history (min_history 10): the team's rates and average won amount (500k)
-    assert zhang["rates_from"] == "team" and zhang["avg_won"] == 500_000
+    assert zhang.rates_from == "team" and zhang.avg_won == 500_000
     # 700k left → 1.4 deals; A 1.4/1 → 2, B 2, C 1.4/0.5 → 3, D 2.8/(2/3) → 5
-    assert zhang["remaining"] == 700_000 and zhang["deals_needed"] == 2
-    assert zhang["needed"] == {"A": 2, "B": 2, "C": 3, "D": 5}
+    assert zhang.remaining == 700_000 and zhang.deals_needed == 2
+    assert zhang.needed == LayerSizes(A=2, B=2, C=3, D=5)
     # 800k left → 1.6 deals; A 2, B 2, C 4, D 5
-    assert li["needed"] == {"A": 2, "B": 2, "C": 4, "D": 5}
-    assert snap.team["pipeline"]["quota"] == 2_000_000
+    assert li.needed == LayerSizes(A=2, B=2, C=4, D=5)
+    assert snap.team.pipeline.quota == 2_000_000
 
 
 def test_own_rates_with_enough_history(book: Path) -> None:
     cfg = Config()
     cfg = dataclasses.replace(cfg, report=dataclasses.replace(cfg.report, min_history=5))
     zhang = snapshot(book, cfg).rep("张三")
-    assert zhang["rates_from"] == "own"
+    assert zhang.rates_from == "own"
     # own rates D 1.0, C 0.5, B 1.0, A 1.0; own average won 500k: C 1.4/0.5 → 3, D 2.8 → 3
-    assert zhang["needed"] == {"A": 2, "B": 2, "C": 3, "D": 3}
+    assert zhang.needed == LayerSizes(A=2, B=2, C=3, D=3)
 
 
 def test_alerts_that_fire(snap: Snapshot) -> None:
-    zhang = [(a["kind"], a["layer"], a["count"], a["target"]) for a in snap.rep("张三")["alerts"]]
+    zhang = [(a.kind, a.layer, a.count, a.target) for a in snap.rep("张三").alerts]
     assert zhang == [
         ("needed", "A", 1, 2),
         ("needed", "B", 1, 2),
         ("needed", "C", 1, 3),
         ("needed", "D", 1, 5),
     ]
-    li = snap.rep("李四")["alerts"]
-    assert [(a["kind"], a["layer"], a["count"], a["target"]) for a in li] == [
+    li = snap.rep("李四").alerts
+    assert [(a.kind, a.layer, a.count, a.target) for a in li] == [
         ("goal", "B", 1, 8),  # B or better
         ("goal", "A", 0, 4),
         ("goal", "成交", 0, 1),
@@ -390,12 +385,12 @@ def test_alerts_that_fire(snap: Snapshot) -> None:
         ("needed", "C", 1, 4),
         ("needed", "D", 1, 5),
     ]
-    assert li[1]["message"] == "A 层及以上 只有 0 个, 目标 ≥ 4 (赢得认可): 补充"
-    assert li[1]["action"].startswith("推进 B 层")
-    assert li[3]["message"].startswith("A 层只有 0 个, 需要 ≈ 2 个 (到年底还需成交 ¥800,000)")
-    assert li[6]["action"] == "从公共资源库领取客户, 补充 D 层"
-    assert len(snap.team["alerts"]) == 11
-    assert [len(r["alerts"]) for r in snap.regions] == [4, 7]
+    assert li[1].message == "A 层及以上 只有 0 个, 目标 ≥ 4 (赢得认可): 补充"
+    assert li[1].action.startswith("推进 B 层")
+    assert li[3].message.startswith("A 层只有 0 个, 需要 ≈ 2 个 (到年底还需成交 ¥800,000)")
+    assert li[6].action == "从公共资源库领取客户, 补充 D 层"
+    assert len(snap.team.alerts) == 11
+    assert [len(r.alerts) for r in snap.regions] == [4, 7]
 
 
 def test_alerts_that_must_not_fire(tmp_path: Path) -> None:
@@ -405,16 +400,16 @@ def test_alerts_that_must_not_fire(tmp_path: Path) -> None:
         REPS[2],
     )
     snap = snapshot(make_book(tmp_path / "ok.xlsx", reps))
-    assert snap.rep("张三")["alerts"] == []
-    assert snap.rep("张三")["needed"] == {"A": 0, "B": 0, "C": 0, "D": 0}
+    assert snap.rep("张三").alerts == ()
+    assert snap.rep("张三").needed == LayerSizes(A=0, B=0, C=0, D=0)
     li = snap.rep("李四")
-    assert [a["kind"] for a in li["alerts"]] == ["goal", "goal", "goal"]  # phase goals only
-    assert li["needed"] == {"A": None, "B": None, "C": None, "D": None}
+    assert [a.kind for a in li.alerts] == ["goal", "goal", "goal"]  # phase goals only
+    assert li.needed == LayerSizes(A=None, B=None, C=None, D=None)
 
 
 def test_scorecard(snap: Snapshot) -> None:
-    li = snap.rep("李四")["scorecard"]
-    rows = [(i["kind"], i["target"], i["actual"], i["met"]) for i in li["items"]]
+    li = snap.rep("李四").scorecard
+    rows = [(i.kind, i.target, i.actual, i.met) for i in li.items]
     assert rows == [
         ("standard", 10, 11.0, True),  # prospecting hours this week: 4 + 7
         ("standard", 6, 3.0, False),  # visits this week (not the one of 11-23)
@@ -424,30 +419,28 @@ def test_scorecard(snap: Snapshot) -> None:
         ("goal", 45, 9.38, False),  # coverage 75k / 800k
         ("goal", 100, 0.0, False),  # quarter
     ]
-    assert (li["met"], li["total"]) == (1, 7)
-    zhang = snap.rep("张三")["scorecard"]["items"]
-    assert [(i["target"], i["actual"], i["met"]) for i in zhang] == [
+    assert (li.met, li.total) == (1, 7)
+    zhang = snap.rep("张三").scorecard.items
+    assert [(i.target, i.actual, i.met) for i in zhang] == [
         (150, round(100 * 530_000 / 1_200_000, 2), False),
         (100, round(100 * 500_000 / 1_200_000, 2), False),
     ]
 
 
 def test_pool_activity_rejected_moves_and_important_days(snap: Snapshot) -> None:
-    pa = snap.team["pool_activity"]
-    assert (pa["claims"], pa["recycles"], pa["claims_rejected"], pa["releases"]) == (1, 1, 1, 0)
-    assert [(p["customer_id"], p["action"]) for p in pa["items"]] == [
+    pa = snap.team.pool_activity
+    assert (pa.claims, pa.recycles, pa.claims_rejected, pa.releases) == (1, 1, 1, 0)
+    assert [(p.customer_id, p.action) for p in pa.items] == [
         ("KH003", "recycle"),
         ("KH004", "claim-rejected"),
     ]
-    rejected = snap.team["rejected_moves"]
-    assert rejected["total"] == 1
-    assert rejected["items"][0]["date"] == TODAY  # stamped 00:00: still the 30th
-    assert (rejected["items"][0]["from_code"], rejected["items"][0]["to_code"]) == ("C", "B")
-    days = snap.team["important_days"]["items"]
-    assert [(e["date"], e["customer_id"], e["rep"]) for e in days] == [
-        (D(2026, 12, 3), "KH001", "张三")
-    ]
-    assert snap.rep("李四")["important_days"]["items"] == []
+    rejected = snap.team.rejected_moves
+    assert rejected.total == 1
+    assert rejected.items[0].date == TODAY  # stamped 00:00: still the 30th
+    assert (rejected.items[0].from_code, rejected.items[0].to_code) == ("C", "B")
+    days = snap.team.important_days.items
+    assert [(e.date, e.customer_id, e.rep) for e in days] == [(D(2026, 12, 3), "KH001", "张三")]
+    assert snap.rep("李四").important_days.items == ()
 
 
 def test_figures_trace_back_to_rows(book: Path, snap: Snapshot) -> None:
@@ -455,25 +448,25 @@ def test_figures_trace_back_to_rows(book: Path, snap: Snapshot) -> None:
     cfg = Config()
     parsed = read_book(book, cfg, engine_sheets=True)
     for rep in snap.reps:
-        mine = [o for o in parsed.opportunities if o.owner == rep["name"]]
-        for layer in rep["layers"][1:]:
-            code = layer["code"] if layer["key"] != "won" else "成交"
+        mine = [o for o in parsed.opportunities if o.owner == rep.name]
+        for layer in rep.layers[1:]:
+            code = layer.code if layer.key != "won" else "成交"
             rows = [
                 o
                 for o in mine
                 if (o.confirmed_stage or o.stage) is not None
                 and (o.confirmed_stage or o.stage).code == code  # type: ignore[union-attr]
             ]
-            assert layer["count"] == len(rows)
-            assert layer["amount"] == sum(o.amount or 0 for o in rows)
+            assert layer.count == len(rows)
+            assert layer.amount == sum(o.amount or 0 for o in rows)
 
 
 def test_english_snapshot(book: Path) -> None:
     snap = snapshot(book, lang="en")
     li = snap.rep("李四")
-    assert li["phase_label"] == "months 3–6"
-    assert li["alerts"][1]["message"] == "A or better: only 0, goal ≥ 4 (赢得认可): replenish"
-    assert snap.team["layers"][0]["label"] == "Pool reserve"
+    assert li.phase_label == "months 3–6"
+    assert li.alerts[1].message == "A or better: only 0, goal ≥ 4 (赢得认可): replenish"
+    assert snap.team.layers[0].label == "Pool reserve"
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,19 @@ def test_excel_report_values_charts_and_text(reports: Path) -> None:
     assert stalled["B2"].value == SCRIPT and stalled["B2"].data_type == "s"
     alerts = wb["预警 Alerts"]
     assert alerts.max_row == 12  # header + 11 alerts
+    # the pool sheet counts the week as the HTML does (claims and releases too), then lists
+    pool = wb["资源库 Pool"]
+    counts = [(pool.cell(1, c).value, pool.cell(2, c).value) for c in range(1, 7)]
+    assert counts == [
+        ("领取", 1),
+        ("释放", 0),
+        ("自动回收", 1),
+        ("领取被拒", 1),
+        ("转移", 0),
+        ("被拒的阶段变更", 1),
+    ]
+    assert [pool.cell(r, 3).value for r in (4, 5, 6, 7)] == ["客户", "丙公司", "丁公司", None]
+    assert pool.freeze_panes == "A5"
     assert wb["说明 README"]["A3"].value.startswith("1. 单元格中含 {{ … }}")
 
 

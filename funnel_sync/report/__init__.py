@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,9 +172,11 @@ def make_report(
     team: bool = True,
     templates: Path | None = None,
     progress: Progress | None = None,
+    with_json: bool = False,
 ) -> ReportResult:
     """Read the workbook at `path` and write DIR/funnel-report-YYYY-Www.html and .xlsx (and
-    one pair per rep asked for). Raises read.WorkbookError, ReportError, OSError."""
+    one pair per rep asked for); `with_json`: a .json of the same figures beside each.
+    Raises read.WorkbookError, ReportError, OSError."""
 
     lang = lang or cfg.lang
     if lang != cfg.lang:
@@ -202,7 +204,7 @@ def make_report(
     snapshot = build_snapshot(book, cfg, today, lang=lang, ledger=ledger)
     result.snapshot = snapshot
     result.timings["aggregate"] = time.perf_counter() - start
-    known = [r["name"] for r in snapshot.reps]
+    known = [r.name for r in snapshot.reps]
     for name in reps:
         if name not in known:
             raise ReportError(
@@ -214,6 +216,7 @@ def make_report(
     targets += list(dict.fromkeys([*reps, *(known if per_rep else [])]))
     out_dir.mkdir(parents=True, exist_ok=True)
     start = step("render")
+    from funnel_sync.report.data import write_json
     from funnel_sync.report.excel import render_excel
     from funnel_sync.report.html import render_html
 
@@ -229,6 +232,10 @@ def make_report(
         xlsx_path = out_dir / f"{stem}.xlsx"
         render_excel(template_xlsx, xlsx_path, context)
         result.files.append(xlsx_path)
+        if with_json:
+            json_path = out_dir / f"{stem}.json"
+            write_json(context, json_path)
+            result.files.append(json_path)
     result.timings["render"] = time.perf_counter() - start
     return result
 
@@ -241,6 +248,6 @@ def _import_renderers() -> None:
     import funnel_sync.report.html  # noqa: F401
 
 
-def jinja_globals(context: dict[str, Any]) -> dict[str, Any]:
+def jinja_globals(context: Mapping[str, Any]) -> dict[str, Any]:
     """What every template sees besides the snapshot: the labels of its language."""
     return {**context, "t": labels(str(context.get("lang", "zh")))}

@@ -20,7 +20,7 @@ import functools
 import math
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -242,7 +242,7 @@ def template_sheets(path: Path) -> Iterable[tuple[str, list[list[Any]]]]:
         yield name, rows
 
 
-def render_excel(template: Path, out: Path, context: dict[str, Any]) -> xlsx.WriteResult:
+def render_excel(template: Path, out: Path, context: Mapping[str, Any]) -> xlsx.WriteResult:
     """Copy the template to `out` and fill its Jinja cells in one change set."""
     if not template.is_file():
         raise ReportError(f"{template}: Excel template not found")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def environment(folder: Path) -> jinja2.Environment:
     return env
 
 
-def render_html(context: dict[str, Any], folder: Path, name: str = HTML_TEMPLATE) -> str:
+def render_html(context: Mapping[str, Any], folder: Path, name: str = HTML_TEMPLATE) -> str:
     env = environment(folder)
     try:
         template = env.get_template(name)

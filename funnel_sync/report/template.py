@@ -167,6 +167,19 @@ LIST_SHEETS: tuple[tuple[str, str, str, Sequence[Column]], ...] = (
     ),
 )
 
+#: Counts shown above a list sheet's rows (header, cell): the pool sheet counts the week's
+#: claims and releases as the HTML does, though its rows list only what needs a look.
+SHEET_COUNTS: dict[str, Sequence[tuple[str, str]]] = {
+    "资源库 Pool": (
+        ("{{ t.claims }}", "{{ team.pool_activity.claims }}"),
+        ("{{ t.releases }}", "{{ team.pool_activity.releases }}"),
+        ("{{ t.recycles }}", "{{ team.pool_activity.recycles }}"),
+        ("{{ t.claims_rejected }}", "{{ team.pool_activity.claims_rejected }}"),
+        ("{{ t.transfers }}", "{{ team.pool_activity.transfers }}"),
+        ("{{ t.rejected_moves }}", "{{ team.rejected_moves.total }}"),
+    ),
+}
+
 README_LINES = (
     "说明 / README — 周报 Excel 模板的约定 (conventions of the report template)",
     "",
@@ -368,11 +381,17 @@ def build_template(path: Path) -> Path:
     _summary(summary)
     for title, items, var, columns in LIST_SHEETS:
         ws = wb.create_sheet(title)
-        _header(ws, 1, [h for h, _, _ in columns])
+        top = 1  # the list's header row: below the sheet's counts, if any
+        counts = SHEET_COUNTS.get(title, ())
+        if counts:
+            _header(ws, 1, [h for h, _ in counts])
+            _row(ws, 2, [(cell, COUNT) for _, cell in counts])
+            top = 4
+        _header(ws, top, [h for h, _, _ in columns])
         cells = [(cell, fmt) for _, cell, fmt in columns]
         cells[0] = (f"{{%row {items} as {var}%}}{cells[0][0]}", cells[0][1])
-        _row(ws, 2, cells)
-        ws.freeze_panes = "A2"
+        _row(ws, top + 1, cells)
+        ws.freeze_panes = f"A{top + 1}"
         for i, (header, cell, _) in enumerate(columns, 1):
             wide = any(w in cell for w in ("message", "action", "label", "customer", "reason"))
             width = 36 if wide else 12 if len(header) < 20 else 16
