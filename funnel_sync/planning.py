@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice, repeat
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from funnel_sync.config import Config
-from funnel_sync.logs import POOL_ACTIONS, STAGE_RESULTS, label
+from funnel_sync.logs import POOL_ACTIONS, STAGE_RESULTS
 from funnel_sync.model import Stage
 from funnel_sync.parse import parse_date
 from funnel_sync.plan import (
@@ -27,8 +27,8 @@ from funnel_sync.problems import Problem
 from funnel_sync.read import Book
 from funnel_sync.rules import Context, Decisions, TodayItem
 from funnel_sync.rules.decisions import PoolEntry, StageEntry
-from funnel_sync.rules.texts import Note, Renderer
 from funnel_sync.schema import OPPORTUNITIES, POOL, POOL_LOG, STAGE_LOG, TODAY, Kind, Sheet
+from funnel_sync.texts import Said, text
 
 OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
 
@@ -38,7 +38,7 @@ def today_sheet(
 ) -> list[tuple[CellValue, ...]]:
     """Per rep (in the Reps sheet's order), most urgent first, numbered from 1. `texts`: the
     notes already rendered, by identity (the Today items' notes are the 提醒 cells' too)."""
-    render, known = Renderer(ctx.lang), (texts or {}).get
+    lang, known = ctx.lang, (texts or {}).get
     order = {r.name: i for i, r in enumerate(ctx.book.reps)}
     by_rep: dict[str, list[TodayItem]] = defaultdict(list)
     for item in decisions.reminders.today:
@@ -57,7 +57,7 @@ def today_sheet(
                     c.contact if c else "",
                     c.phone if c else "",
                     item.opportunity_id or "",
-                    known(id(item.reason)) or render(item.reason),
+                    known(id(item.reason)) or item.reason.render(lang),
                 )
             )
     return rows
@@ -119,10 +119,10 @@ def plan(ctx: Context, book: Book, decisions: Decisions, problems: Sequence[Prob
     """Decide the writes: only engine cells whose value differs, new engine columns where the
     sheet lacks them, new log rows appended, the Today sheet replaced. `book`: as read with
     its engine sheets (what the cells hold now)."""
-    cfg, render = ctx.cfg, Renderer(ctx.lang)
+    cfg, lang = ctx.cfg, ctx.lang
     checks = _check_texts(book, problems, cfg.lang)
     engine = engine_values(ctx, decisions)
-    reminders, texts = _reminder_texts(decisions.reminders.notes, render)
+    reminders, texts = _reminder_texts(decisions.reminders.notes, lang)
     today_rows = today_sheet(ctx, decisions, texts)
     owner_writes = decisions.pool.owner_writes
     cells: list[CellWrite] = []
@@ -191,8 +191,8 @@ def plan(ctx: Context, book: Book, decisions: Decisions, problems: Sequence[Prob
             for row, owner in sorted(owner_writes.items()):
                 cells.append(CellWrite(layout.name, row, columns["owner"], owner))
     logs = (
-        (STAGE_LOG, _stage_log(ctx, decisions.stages.log, render)),
-        (POOL_LOG, _pool_log(ctx, decisions.pool.log, render)),
+        (STAGE_LOG, _stage_log(ctx, decisions.stages.log)),
+        (POOL_LOG, _pool_log(ctx, decisions.pool.log)),
     )
     for spec, new_rows in logs:
         layout = book.layouts.get(spec.key)
@@ -211,14 +211,19 @@ def plan(ctx: Context, book: Book, decisions: Decisions, problems: Sequence[Prob
     return ChangeSet(tuple(cells), tuple(new_columns), tuple(sheets), engine_columns)
 
 
+def _rendered(texts: Iterable[Said | str], lang: str) -> list[str]:
+    """The rules' texts in `lang`: a Said rendered, a str (a problem's message) as it is."""
+    return [t if isinstance(t, str) else t.render(lang) for t in texts]
+
+
 def _reminder_texts(
-    notes: Mapping[tuple[str, int], Sequence[Note]], render: Renderer
+    notes: Mapping[tuple[str, int], Sequence[Said]], lang: str
 ) -> tuple[dict[tuple[str, int], CellValue], dict[int, str]]:
     """Each row's 提醒 text, and each note's text by identity for the Today list (its items'
     notes are the same objects): rendered once, in the order they were made."""
     rows = list(notes.values())
     flat = [note for row in rows for note in row]
-    texts = render.all(flat)
+    texts = _rendered(flat, lang)
     each = iter(texts)
     joined = [
         None if not row else next(each) if len(row) == 1 else "; ".join(islice(each, len(row)))
@@ -227,13 +232,11 @@ def _reminder_texts(
     return dict(zip(notes, joined, strict=True)), dict(zip(map(id, flat), texts, strict=True))
 
 
-def _stage_log(
-    ctx: Context, entries: Sequence[StageEntry], render: Renderer
-) -> list[tuple[CellValue, ...]]:
+def _stage_log(ctx: Context, entries: Sequence[StageEntry]) -> list[tuple[CellValue, ...]]:
     """StageLog rows: time, opportunity, from, to, result, reason, owner (100k on a first
     sync of the benchmark's largest)."""
-    results = {code: label(STAGE_RESULTS, code, ctx.lang) for code in STAGE_RESULTS}
-    reasons = render.all(list(map(attrgetter("reason"), entries)))
+    results = {code: text(f"log.stage.{code}", ctx.lang) for code in STAGE_RESULTS}
+    reasons = _rendered(map(attrgetter("reason"), entries), ctx.lang)
     now = ctx.now
     return [
         (
@@ -249,12 +252,10 @@ def _stage_log(
     ]
 
 
-def _pool_log(
-    ctx: Context, entries: Sequence[PoolEntry], render: Renderer
-) -> list[tuple[CellValue, ...]]:
+def _pool_log(ctx: Context, entries: Sequence[PoolEntry]) -> list[tuple[CellValue, ...]]:
     """PoolLog rows: time, customer, action, rep, reason, old value."""
-    actions = {code: label(POOL_ACTIONS, code, ctx.lang) for code in POOL_ACTIONS}
-    reasons = render.all(list(map(attrgetter("reason"), entries)))
+    actions = {code: text(f"log.pool.{code}", ctx.lang) for code in POOL_ACTIONS}
+    reasons = _rendered(map(attrgetter("reason"), entries), ctx.lang)
     now = ctx.now
     return [
         (now, e.customer_id, actions[e.action], e.rep or "", reason, e.old or "")

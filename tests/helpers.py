@@ -28,6 +28,7 @@ from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, So
 from funnel_sync.read import Book, SheetLayout
 from funnel_sync.rules import Context, build_context
 from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS, Kind
+from funnel_sync.texts import Said
 
 
 def _corpus() -> Path:
@@ -494,6 +495,11 @@ def context_of(
         PoolState.from_rows([list(r) for r in pool_log]),
         StageState.from_rows([list(r) for r in stage_log]),
     )
+
+
+def rendered(said: Said | str, lang: str = "zh") -> str:
+    """A rule's text as the plan writes it: a Said rendered in `lang`, a str as it is."""
+    return said if isinstance(said, str) else said.render(lang)
 
 
 def _lang(book: Book) -> str:

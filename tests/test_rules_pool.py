@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from helpers import book_of, context_of, settings
+from helpers import book_of, context_of, rendered, settings
 
 from funnel_sync.config import Config
 from funnel_sync.problems import Problem
@@ -18,7 +18,6 @@ from funnel_sync.rules.decisions import Claim, Claims, Ownership, Recycling
 from funnel_sync.rules.pool import claiming, owner_counts, ownership
 from funnel_sync.rules.recycling import recycling
 from funnel_sync.rules.stages import stage_moves
-from funnel_sync.rules.texts import Renderer
 
 EARLIER = dt.datetime(2026, 11, 2)  # the sync that confirmed the owners below
 TODAY = dt.date(2026, 11, 30)
@@ -240,8 +239,7 @@ def test_owner_counts_start_from_the_log_and_follow_every_change() -> None:
 
 def test_the_log_reasons_render_in_either_language() -> None:
     _, changes, _, _ = _pool({"KH001": None, "KH002": "王经理"})
-    zh, en = Renderer("zh"), Renderer("en")
-    assert [(zh(e.reason), en(e.reason)) for e in changes.log] == [
+    assert [(rendered(e.reason), rendered(e.reason, "en")) for e in changes.log] == [
         ("销售释放", "released by rep"),
         ("转移, 待经理确认", "to confirm"),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from helpers import act, book_of, context_of, opp, settings
+from helpers import act, book_of, context_of, opp, rendered, settings
 
 from funnel_sync.config import Config
 from funnel_sync.model import Stage
@@ -15,7 +15,6 @@ from funnel_sync.rules.decisions import Decisions, Idleness
 from funnel_sync.rules.pool import owner_counts, ownership
 from funnel_sync.rules.recycling import idleness, recycling
 from funnel_sync.rules.stages import stage_moves
-from funnel_sync.rules.texts import Renderer
 
 TODAY = dt.date(2026, 11, 30)
 POOL = (
@@ -45,8 +44,7 @@ def _decide(
 
 
 def _notes(d: Decisions, lang: str = "zh") -> dict[tuple[str, int], list[str]]:
-    render = Renderer(lang)
-    return {key: [render(n) for n in notes] for key, notes in d.reminders.notes.items()}
+    return {key: [rendered(n, lang) for n in notes] for key, notes in d.reminders.notes.items()}
 
 
 def test_a_customer_idle_past_its_limit_goes_back_to_the_pool() -> None:
@@ -56,7 +54,7 @@ def test_a_customer_idle_past_its_limit_goes_back_to_the_pool() -> None:
         {2: None},
         {"KH001"},
     )
-    assert [(e.customer_id, e.action, e.rep, Renderer("zh")(e.reason)) for e in d.pool.log] == [
+    assert [(e.customer_id, e.action, e.rep, rendered(e.reason)) for e in d.pool.log] == [
         ("KH001", "recycle", "张三", "31 天无跟进 (上限 30 天)")
     ]
     assert _notes(d) == {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from helpers import act, book_of, context_of, opp, settings
+from helpers import act, book_of, context_of, opp, rendered, settings
 
 from funnel_sync.config import Config
 from funnel_sync.rules import decide
@@ -14,7 +14,6 @@ from funnel_sync.rules.cadence import FollowUp
 from funnel_sync.rules.decisions import Reminders
 from funnel_sync.rules.reminders import contact_cadence
 from funnel_sync.rules.stages import stage_moves
-from funnel_sync.rules.texts import Renderer
 
 TODAY = dt.date(2026, 11, 30)
 SEEN = [(dt.datetime(2026, 11, 20), "KH001", "接管", "张三", "", "")]  # synced before
@@ -37,9 +36,12 @@ def _cadence(
 
 
 def _listed(reminders: Reminders, lang: str = "zh") -> list[tuple[Any, ...]]:
-    render = Renderer(lang)
     return [
-        (i.opportunity_id or (i.customer and i.customer.customer_id), i.urgency, render(i.reason))
+        (
+            i.opportunity_id or (i.customer and i.customer.customer_id),
+            i.urgency,
+            rendered(i.reason, lang),
+        )
         for i in reminders.today
     ]
 
@@ -110,7 +112,7 @@ def _days(today: str, **customer: Any) -> list[tuple[Any, ...]]:
     ctx = context_of(book_of(pool=pool, opportunities=[won]), pool_log=SEEN, today=today)
     d = decide(ctx)
     return [
-        (i.days_ahead, Renderer(ctx.lang)(i.reason))
+        (i.days_ahead, rendered(i.reason, ctx.lang))
         for i in d.reminders.today
         if i.urgency == "important-day"
     ]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import TODAY, book_of, context_of, opp
+from helpers import TODAY, book_of, context_of, opp, rendered
 
 from funnel_sync.model import Stage
 from funnel_sync.rules.decisions import StageDecisions
 from funnel_sync.rules.stages import stage_moves
-from funnel_sync.rules.texts import Renderer
 
 D0 = dt.date(2026, 11, 2)  # the day of an earlier sync
 TODAY_D = dt.date.fromisoformat(TODAY)
@@ -19,8 +18,9 @@ SEEN = [(dt.datetime(2026, 11, 2), "JH000", "", "D", "首次接收", "", "张三
 
 
 def _log(decided: StageDecisions, lang: str = "zh") -> list[tuple[object, ...]]:
-    render = Renderer(lang)
-    return [(e.opportunity_id, e.frm, e.to, e.result, render(e.reason)) for e in decided.log]
+    return [
+        (e.opportunity_id, e.frm, e.to, e.result, rendered(e.reason, lang)) for e in decided.log
+    ]
 
 
 def test_a_first_sync_adopts_every_class_as_found() -> None:

@@ -1,18 +1,16 @@
 """The Today list from the decisions of literal rows: per rep in the Reps sheet's order, the
-higher class first, overdue before due; and the rules' texts, each in both languages."""
+higher class first, overdue before due, each line's reason its 提醒 note."""
 
 from __future__ import annotations
 
 import datetime as dt
-import string
 from typing import Any
 
-import pytest
-from helpers import book_of, context_of, opp
+from helpers import book_of, context_of, opp, rendered
 
 from funnel_sync.planning import today_sheet
 from funnel_sync.rules import decide
-from funnel_sync.rules.texts import RULE_TEXTS, Note, Renderer
+from funnel_sync.texts import say
 
 POOL = (
     {"customer_id": "KH001", "name": "甲公司", "region": "华东", "owner": "张三", "phone": "138"},
@@ -73,22 +71,10 @@ def test_the_today_reasons_are_the_notes_of_the_reminder_cells() -> None:
     assert d.reminders.notes[("opportunities", 2)] == [item.reason]
 
 
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-
-
-@pytest.mark.parametrize("code", sorted(RULE_TEXTS))
-def test_every_rule_text_has_both_languages_and_the_same_placeholders(code: str) -> None:
-    text = RULE_TEXTS[code]
-    assert text.zh and text.en
-    assert _fields(text.zh) == _fields(text.en)
-    assert set(text.quotes) <= _fields(text.zh)
-
-
-def test_a_note_quoting_a_note_renders_both() -> None:
-    reason = Note("pool-idle", {"n": 31, "limit": 30})
-    note = Note("recycled", {"d": dt.date(2026, 11, 30), "o": "张三", "r": reason})
-    assert Renderer("en")(note) == (
+def test_a_said_quoting_a_said_renders_both() -> None:
+    reason = say("log.reason.idle", days=31, limit=30)
+    note = say("reminder.recycled", day=dt.date(2026, 11, 30), owner="张三", reason=reason)
+    assert note.render("en") == (
         "recycled on 2026-11-30 (was 张三, 31 days without activity (limit 30)): free to claim"
     )
-    assert Renderer("zh").all([note, "已是文字"])[1] == "已是文字"
+    assert rendered("已是文字") == "已是文字"  # a problem's message, as a log reason

@@ -1,6 +1,6 @@
 """What the rules decide, as typed immutable values: each rule family returns one, the plan lays
-them out as cell writes and log rows, the summary counts them. Texts are Notes (rules/texts.py),
-rendered by the plan."""
+them out as cell writes and log rows, the summary counts them. Their texts are Said (a code of
+funnel_sync.texts and its parameters), rendered by the plan."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import NamedTuple
 from funnel_sync.model import Customer, Stage
 from funnel_sync.problems import Problem
 from funnel_sync.rules.cadence import FollowUp
-from funnel_sync.rules.texts import Note
+from funnel_sync.texts import Said
 
 #: Urgency within one class on the Today list, most urgent first.
 URGENCY = ("overdue", "due", "important-day", "recycle-warning", "stalled", "upsell")
@@ -28,7 +28,7 @@ class TodayItem(NamedTuple):
     overdue_days: int
     customer: Customer | None
     opportunity_id: str | None
-    reason: Note
+    reason: Said  # also a note of its row's 提醒 cell
     days_ahead: int = 0  # for an important day: the sooner, the higher
 
     def sort_key(self) -> tuple[int, int, int, int, str, str]:
@@ -54,7 +54,7 @@ class StageEntry(NamedTuple):
     frm: Stage | None
     to: Stage
     result: str  # a logs.STAGE_RESULTS code
-    reason: Note | str  # a rejection: the message of its problem
+    reason: Said | str  # a rejection: the message of its problem
     owner: str
 
 
@@ -64,7 +64,7 @@ class PoolEntry(NamedTuple):
     customer_id: str
     action: str  # a logs.POOL_ACTIONS code
     rep: str | None
-    reason: Note | str  # a refused claim: the message of its problem; "" for none
+    reason: Said | str  # a refused claim: the message of its problem; "" for none
     old: str | None  # the value the owner cell held or was typed with
 
 
@@ -164,9 +164,9 @@ class PoolDecisions:
 
 @dataclass(frozen=True, slots=True)
 class Reminders:
-    """Notes for the 提醒 cells and items for the Today list."""
+    """The notes of the 提醒 cells and the items of the Today list."""
 
-    notes: Mapping[tuple[str, int], Sequence[Note]]  # (sheet key, row) → the cell's notes
+    notes: Mapping[tuple[str, int], Sequence[Said]]  # (sheet key, row) → the cell's notes
     today: Sequence[TodayItem]
     counts: Mapping[str, int]
 
@@ -174,7 +174,7 @@ class Reminders:
     def merge(cls, *parts: Reminders, team: Container[str]) -> Reminders:
         """One Reminders; a row's notes in the order of the parts, Today items only for the
         reps of the `team` (a name typed as owner that is no rep's has no list to go on)."""
-        notes: dict[tuple[str, int], Sequence[Note]] = {}
+        notes: dict[tuple[str, int], Sequence[Said]] = {}
         for part in parts:
             for key, more in part.notes.items():
                 have = notes.get(key)

@@ -22,8 +22,8 @@ from funnel_sync.rules.decisions import (
     PoolEntry,
     StageDecisions,
 )
-from funnel_sync.rules.texts import Note
 from funnel_sync.schema import POOL
+from funnel_sync.texts import say
 
 NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
 
@@ -56,7 +56,7 @@ def ownership(ctx: Context, counts: OwnerCounts) -> Ownership:
             owners[cid] = None
             continue
         if not known_before and ctx.first_sync:  # adopted as found, never rejected
-            log.append(PoolEntry(cid, "adopt", typed, Note("pool-first-sync"), None))
+            log.append(PoolEntry(cid, "adopt", typed, say("log.reason.owner_first_sync"), None))
             owners[cid] = typed
             n["owners_adopted"] += 1
             continue
@@ -65,7 +65,7 @@ def ownership(ctx: Context, counts: OwnerCounts) -> Ownership:
             problems.extend(_notices(ctx, c))
             continue
         if typed is None:  # released (cleared, or 释放 typed)
-            log.append(PoolEntry(cid, "release", known, Note("pool-released"), known))
+            log.append(PoolEntry(cid, "release", known, say("log.reason.released"), known))
             released.add(cid)
             owners[cid] = None
             counts.release(known)
@@ -74,14 +74,18 @@ def ownership(ctx: Context, counts: OwnerCounts) -> Ownership:
         if known:  # one rep to another
             if revert:
                 writes[row] = known
-                log.append(PoolEntry(cid, "revert", known, Note("pool-transfer-reverted"), typed))
+                log.append(
+                    PoolEntry(cid, "revert", known, say("log.reason.transfer_unconfirmed"), typed)
+                )
                 problems.append(
                     ctx.problem(POOL, row, "owner", "owner-reverted", old=known, attempted=typed)
                 )
                 owners[cid] = known
                 n["reverts"] += 1
                 continue
-            log.append(PoolEntry(cid, "transfer", typed, Note("pool-transfer"), known))
+            log.append(
+                PoolEntry(cid, "transfer", typed, say("log.reason.transfer_to_confirm"), known)
+            )
             problems.append(
                 ctx.problem(POOL, row, "owner", "transfer-flagged", old=known, new=typed)
             )
@@ -145,7 +149,7 @@ def claiming(ctx: Context, ownership: Ownership, counts: OwnerCounts) -> Claims:
             log.append(PoolEntry(cid, "claim-rejected", rep, refused.message, rep))
         if revert:
             writes[row] = None
-            log.append(PoolEntry(cid, "revert", None, Note("pool-claim-reverted"), rep))
+            log.append(PoolEntry(cid, "revert", None, say("log.reason.claim_refused"), rep))
             problems.append(ctx.problem(POOL, row, "owner", "owner-cleared", attempted=rep))
             n["reverts"] += 1
     return Claims(accepted, writes, log, problems, n)

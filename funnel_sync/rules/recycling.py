@@ -21,8 +21,8 @@ from funnel_sync.rules.decisions import (
     StageDecisions,
     TodayItem,
 )
-from funnel_sync.rules.texts import Note
 from funnel_sync.schema import POOL
+from funnel_sync.texts import Said, say
 
 KEY = POOL.key
 NOTICE_DAYS = 7  # a recycle is noted on the pool row for a week
@@ -92,8 +92,8 @@ def recycling(
     return Recycling(returned, kept, writes, log, Counter(recycles=len(returned)))
 
 
-def _idle_reason(idle: Idleness) -> Note:
-    return Note("pool-idle", {"n": idle.days, "limit": idle.limit})
+def _idle_reason(idle: Idleness) -> Said:
+    return say("log.reason.idle", days=idle.days, limit=idle.limit)
 
 
 def recycle_reminders(
@@ -103,7 +103,7 @@ def recycle_reminders(
     recycled within the week noted as free to claim (from the PoolLog, so a re-sync the same
     day writes the same 提醒)."""
     warn = ctx.cfg.pool.warn_before_recycle_days
-    notes: dict[tuple[str, int], list[Note]] = {}
+    notes: dict[tuple[str, int], list[Said]] = {}
     today: list[TodayItem] = []
     for cid, c in ctx.customers.items():
         owner, row = pool.owners.get(cid), c.source.row
@@ -121,18 +121,16 @@ def recycle_reminders(
             idle = idleness(ctx, stages, c, owner, ctx.today if cid in pool.claimed else None)
         if idle is None or idle.days < idle.limit - warn:
             continue
-        note = Note(
-            "recycle-warning",
-            {
-                "n": idle.days,
-                "left": idle.limit - idle.days,
-                "d": ctx.days.add(idle.since, idle.limit + 1),
-            },
+        note = say(
+            "reminder.recycle_warning",
+            days=idle.days,
+            left=idle.limit - idle.days,
+            day=ctx.days.add(idle.since, idle.limit + 1),
         )
         notes[(KEY, row)] = [note]
         today.append(TodayItem(owner, idle.top, "recycle-warning", 0, c, None, note))
     return Reminders(notes, today, Counter(recycle_warnings=len(today)))
 
 
-def _recycled(day: dt.date, owner: str, reason: Note | str) -> Note:
-    return Note("recycled", {"d": day, "o": owner, "r": reason})
+def _recycled(day: dt.date, owner: str, reason: Said | str) -> Said:
+    return say("reminder.recycled", day=day, owner=owner, reason=reason)

@@ -15,15 +15,20 @@ from funnel_sync.rules.cadence import FollowUp, follow_up_rule
 from funnel_sync.rules.context import Context
 from funnel_sync.rules.decisions import Cadence, PoolDecisions, Reminders, StageDecisions, TodayItem
 from funnel_sync.rules.occasions import customer_days, what
-from funnel_sync.rules.texts import Note
 from funnel_sync.schema import OPPORTUNITIES, POOL
+from funnel_sync.texts import Said, say
 
 OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
 
-DUE = Note("contact-due")
-REVISIT = Note("revisit-due")
-#: Stalled over the class's plan: with the seed's advice for that class (rules/texts.py).
-STALLED = {stage: f"stalled-{stage.key}" for stage in Stage if stage.is_open}
+DUE = say("reminder.contact_due")
+REVISIT = say("reminder.revisit_due")
+#: What the seed prescribes to move an opportunity of each open class to the next.
+ADVICE = {
+    Stage.D: say("reminder.advice.d"),
+    Stage.C: say("reminder.advice.c"),
+    Stage.B: say("reminder.advice.b"),
+    Stage.A: say("reminder.advice.a"),
+}
 
 
 def contact_cadence(ctx: Context, stages: StageDecisions) -> Cadence:
@@ -33,7 +38,7 @@ def contact_cadence(ctx: Context, stages: StageDecisions) -> Cadence:
     today = ctx.today
     confirmed, entered_on, customer_of = stages.confirmed, stages.entered, ctx.customers.get
     follow_ups: dict[str, FollowUp] = {}
-    notes: dict[tuple[str, int], list[Note]] = {}
+    notes: dict[tuple[str, int], list[Said]] = {}
     items: list[TodayItem] = []
     counts: Counter[str] = Counter()
     overdue, stalled = 0, 0
@@ -51,10 +56,10 @@ def contact_cadence(ctx: Context, stages: StageDecisions) -> Cadence:
         if stage is Stage.WON:
             _won(ctx, stages, o, customer, f, entered, notes, items, counts)
             continue
-        row_notes: list[Note] = []
+        row_notes: list[Said] = []
         late = f.overdue
         if late:
-            note = Note("contact-overdue", {"n": late})
+            note = say("reminder.contact_overdue", days=late)
             row_notes.append(note)
             items.append(TodayItem(owner, stage, "overdue", late, customer, oid, note))
             overdue += 1
@@ -63,9 +68,15 @@ def contact_cadence(ctx: Context, stages: StageDecisions) -> Cadence:
             items.append(TodayItem(owner, stage, "due", 0, customer, oid, DUE))
         if f.stall is not None:
             if f.stall == "over-target":
-                note = Note(STALLED[stage], {"s": stage.code, "n": f.in_stage, "t": f.target})
+                note = say(
+                    "reminder.stalled",
+                    stage=stage.code,
+                    days=f.in_stage,
+                    target=f.target,
+                    advice=ADVICE[stage],
+                )
             else:
-                note = Note("plan-passed", {"d": o.planned_advance})
+                note = say("reminder.plan_passed", day=o.planned_advance)
             row_notes.append(note)
             items.append(TodayItem(owner, stage, "stalled", 0, customer, oid, note))
             stalled += 1
@@ -82,15 +93,15 @@ def _won(
     customer: Customer | None,
     f: FollowUp,
     won_on: dt.date,
-    notes: dict[tuple[str, int], list[Note]],
+    notes: dict[tuple[str, int], list[Said]],
     items: list[TodayItem],
     counts: Counter[str],
 ) -> None:
     """A monthly revisit when it is due, and an upsell prompt a while after the win."""
-    row_notes: list[Note] = []
+    row_notes: list[Said] = []
     owner, oid = o.owner or "", o.opportunity_id
     if f.due <= ctx.today:
-        note = Note("revisit-overdue", {"n": f.overdue}) if f.overdue else REVISIT
+        note = say("reminder.revisit_overdue", days=f.overdue) if f.overdue else REVISIT
         row_notes.append(note)
         urgency = "overdue" if f.overdue else "due"
         items.append(TodayItem(owner, Stage.WON, urgency, f.overdue, customer, oid, note))
@@ -101,7 +112,7 @@ def _won(
         for x in ctx.by_customer.get(o.customer_id or "", ())
     )
     if since >= ctx.cfg.reminders.upsell_after_days and not has_open:
-        note = Note("upsell", {"n": since})
+        note = say("reminder.upsell", days=since)
         row_notes.append(note)
         items.append(TodayItem(owner, Stage.WON, "upsell", 0, customer, oid, note))
         counts["upsells"] += 1
@@ -116,18 +127,20 @@ def important_days(ctx: Context, stages: StageDecisions, pool: PoolDecisions) ->
     holidays = ctx.days.holidays_within(ahead)
     last = ctx.today + dt.timedelta(days=ahead)
     confirmed = stages.confirmed.get
-    notes: dict[tuple[str, int], list[Note]] = {}
+    notes: dict[tuple[str, int], list[Said]] = {}
     items: list[TodayItem] = []
     for cid, c in ctx.customers.items():
         if cid not in stages.won_customers:  # most customers: no won opportunity to look for
             continue
         won = [o for o in ctx.by_customer.get(cid, ()) if confirmed(o.opportunity_id) is Stage.WON]
         owner = pool.owners.get(cid) or won[0].owner or ""
+        # named here, in the run's language (occasions.what, the report's too): two events
+        # of one day are listed in the order of their names
         events = [(e.day, what(e, ctx.lang)) for e in customer_days(c, ctx.today, last)]
         events.extend(holidays)
-        row_notes: list[Note] = []
+        row_notes: list[Said] = []
         for day, name in sorted(events):
-            note = Note("important-day", {"d": day, "w": name})
+            note = say("reminder.important_day", day=day, what=name)
             row_notes.append(note)
             ahead_by = (day - ctx.today).days
             items.append(TodayItem(owner, Stage.WON, "important-day", 0, c, None, note, ahead_by))

@@ -10,8 +10,8 @@ from funnel_sync.model import Opportunity, Stage
 from funnel_sync.problems import CATALOGUE
 from funnel_sync.rules.context import Context
 from funnel_sync.rules.decisions import StageDecisions, StageEntry
-from funnel_sync.rules.texts import Note
 from funnel_sync.schema import OPPORTUNITIES
+from funnel_sync.texts import Said, say
 
 
 def stage_moves(ctx: Context) -> StageDecisions:
@@ -23,7 +23,7 @@ def stage_moves(ctx: Context) -> StageDecisions:
     won: set[str] = set()
     log: list[StageEntry] = []
     counts: Counter[str] = Counter()
-    adopted = Note("stage-first-sync" if ctx.first_sync else "stage-new")
+    adopted = say("log.reason.first_sync" if ctx.first_sync else "log.reason.new_opportunity")
     for o in ctx.opportunities:
         confirmed, entered = o.confirmed_stage, o.stage_entered_on
         typed, oid = o.stage, o.opportunity_id
@@ -60,13 +60,13 @@ def stage_moves(ctx: Context) -> StageDecisions:
     return StageDecisions(counted, entered_on, frozenset(won), log, counts)
 
 
-def _why(o: Opportunity, frm: Stage, to: Stage) -> Note:
+def _why(o: Opportunity, frm: Stage, to: Stage) -> Said:
     if to is Stage.LOST:
-        return Note("stage-lost", {"r": o.lost_reason or ""})
+        return say("log.reason.lost", reason=o.lost_reason or "")
     if frm is Stage.WON:
-        return Note("stage-won-back", {"n": o.notes or ""})
+        return say("log.reason.won_back", notes=o.notes or "")
     if frm is Stage.LOST:
-        return Note("stage-reopened")
+        return say("log.reason.reopened")
     if to < frm:
-        return Note("stage-back", {"to": to.code})
-    return Note("stage-evidence")
+        return say("log.reason.moved_back", to=to.code)
+    return say("log.reason.evidence")
