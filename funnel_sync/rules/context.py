@@ -17,7 +17,7 @@ from funnel_sync.rules.cadence import Touches
 from funnel_sync.schema import Sheet
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Context:
     """The book and what every rule needs to look up, built once per sync (build_context)."""
 
@@ -55,17 +55,30 @@ class Context:
 def build_context(
     book: Book, cfg: Config, today: dt.date, now: dt.datetime, pool: PoolState, stages: StageState
 ) -> Context:
-    ctx = Context(book, cfg, today, now, Days(cfg, today), pool, stages)
-    ctx.first_sync = not pool.seen and not stages.seen
-    ctx.reps = {r.name: r for r in book.reps if r.name}
+    customers: dict[str, Customer] = {}
     for c in book.customers:
-        ctx.customers.setdefault(c.customer_id, c)  # a duplicate ID: the first row counts
+        customers.setdefault(c.customer_id, c)  # a duplicate ID: the first row counts
+    opportunities: list[Opportunity] = []
+    by_customer: dict[str, list[Opportunity]] = {}
     seen: set[str] = set()
     for o in book.opportunities:
         if o.opportunity_id and o.opportunity_id not in seen:
             seen.add(o.opportunity_id)
-            ctx.opportunities.append(o)
+            opportunities.append(o)
             if o.customer_id:
-                ctx.by_customer.setdefault(o.customer_id, []).append(o)
-    ctx.touches = Touches.of(book.activities, today)
-    return ctx
+                by_customer.setdefault(o.customer_id, []).append(o)
+    return Context(
+        book,
+        cfg,
+        today,
+        now,
+        Days(cfg, today),
+        pool,
+        stages,
+        reps={r.name: r for r in book.reps if r.name},
+        first_sync=not pool.seen and not stages.seen,
+        customers=customers,
+        opportunities=opportunities,
+        by_customer=by_customer,
+        touches=Touches.of(book.activities, today),
+    )

@@ -21,11 +21,11 @@ from funnel_sync.rules.decisions import (
     StageDecisions,
     TodayItem,
 )
+from funnel_sync.rules.pool import NOTICE_DAYS
 from funnel_sync.schema import POOL
 from funnel_sync.texts import Said, say
 
 KEY = POOL.key
-NOTICE_DAYS = 7  # a recycle is noted on the pool row for a week
 
 
 def idleness(
