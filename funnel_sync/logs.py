@@ -12,27 +12,21 @@ from operator import itemgetter
 from typing import Any
 
 from funnel_sync.parse import normalize_key, parse_column, parse_date, parse_text
-
-# PoolLog actions and StageLog results: a stable code and its label per language.
-POOL_ACTIONS: dict[str, tuple[str, str]] = {
-    "adopt": ("接管", "adopt"),
-    "claim": ("领取", "claim"),
-    "claim-rejected": ("领取被拒", "claim rejected"),
-    "release": ("释放", "release"),
-    "recycle": ("自动回收", "recycle"),
-    "transfer": ("转移", "transfer"),
-    "revert": ("还原", "revert"),
-}
-STAGE_RESULTS: dict[str, tuple[str, str]] = {
-    "adopted": ("首次接收", "adopted"),
-    "accepted": ("接收", "accepted"),
-    "rejected": ("拒绝", "rejected"),
-}
+from funnel_sync.texts import TEXTS
 
 
-def label(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
-    zh, en = table[code]
-    return zh if lang == "zh" else en
+def _labels(prefix: str) -> dict[str, tuple[str, str]]:
+    return {
+        code.removeprefix(prefix): (t.zh, t.en)
+        for code, t in TEXTS.items()
+        if code.startswith(prefix)
+    }
+
+
+# PoolLog actions and StageLog results: a stable code and its label per language (the
+# catalogue's log.pool.* and log.stage.*)
+POOL_ACTIONS: dict[str, tuple[str, str]] = _labels("log.pool.")
+STAGE_RESULTS: dict[str, tuple[str, str]] = _labels("log.stage.")
 
 
 def _index(table: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -228,7 +228,7 @@ TEXTS: dict[str, Text] = {
     "ledger.yes": Text("是", "yes"),
     "ledger.no": Text("否", "no"),
     # ---- the engine's log sheets: labels (read back in either language) and reasons ----
-    # PoolLog actions (logs.POOL_ACTIONS holds the same labels until logs.py takes them here)
+    # PoolLog actions (logs.py reads the log back by these labels, in either language)
     "log.pool.adopt": Text("接管", "adopt"),
     "log.pool.claim": Text("领取", "claim"),
     "log.pool.claim-rejected": Text("领取被拒", "claim rejected"),
@@ -236,13 +236,75 @@ TEXTS: dict[str, Text] = {
     "log.pool.recycle": Text("自动回收", "recycle"),
     "log.pool.transfer": Text("转移", "transfer"),
     "log.pool.revert": Text("还原", "revert"),
-    # StageLog results (logs.STAGE_RESULTS, likewise)
+    # StageLog results (likewise)
     "log.stage.adopted": Text("首次接收", "adopted"),
     "log.stage.accepted": Text("接收", "accepted"),
     "log.stage.rejected": Text("拒绝", "rejected"),
     # StageLog reasons (as rules/stages.py writes them)
     "log.reason.evidence": Text("证据齐全", "evidence present"),
     "log.reason.first_sync": Text("首次同步: 按现状接收", "first sync: adopted as found"),
+    "log.reason.new_opportunity": Text(
+        "新机会: 按填写的分类接收", "new opportunity: adopted as typed"
+    ),
+    "log.reason.lost": Text("丢单: {reason}", "lost: {reason}"),
+    "log.reason.won_back": Text("成交退回 A: {notes}", "won back to A: {notes}"),
+    "log.reason.reopened": Text("重新打开, 证据齐全", "reopened with evidence"),
+    "log.reason.moved_back": Text("退回 {to}", "moved back to {to}"),
+    # PoolLog reasons (rules/pool.py, rules/recycling.py)
+    "log.reason.owner_first_sync": Text("首次同步: 按现状接管", "first sync"),
+    "log.reason.released": Text("销售释放", "released by rep"),
+    "log.reason.transfer_unconfirmed": Text("转移未经确认", "unconfirmed"),
+    "log.reason.transfer_to_confirm": Text("转移, 待经理确认", "to confirm"),
+    "log.reason.claim_refused": Text("领取未通过", "claim refused"),
+    "log.reason.idle": Text(
+        "{days} 天无跟进 (上限 {limit} 天)", "{days} days without activity (limit {limit})"
+    ),
+    # ---- the 提醒 cells and the Today list (rules/reminders.py, rules/recycling.py) ----
+    "reminder.contact_due": Text("今天应联系", "contact due today"),
+    "reminder.contact_overdue": Text(
+        "逾期 {days} 天未联系: 今天联系", "{days} days overdue: contact today"
+    ),
+    # {advice}: one of reminder.advice.*, what the seed prescribes to reach the next class
+    "reminder.stalled": Text(
+        "在 {stage} 停留 {days} 天 (计划 {target} 天): {advice}",
+        "{days} days in {stage} (plan {target}): {advice}",
+    ),
+    "reminder.advice.d": Text(
+        "核实需求, 约到有影响力的人", "verify the need and reach someone of influence"
+    ),
+    "reminder.advice.c": Text(
+        "发送行业资讯和活动, 推动报价", "share industry news and offers; get to a quote"
+    ),
+    "reminder.advice.b": Text(
+        "明确决策流程和预算, 发送方案", "pin down decision makers and budget; send the proposal"
+    ),
+    "reminder.advice.a": Text("跟进合同和回款", "chase the contract and the payment"),
+    "reminder.plan_passed": Text(
+        "计划进阶日 {day} 已过: 推进或更新计划",
+        "planned advance {day} has passed: move it or re-plan",
+    ),
+    "reminder.revisit_due": Text(
+        "每月回访: 今天致电回访, 及时解决问题", "monthly revisit: call today"
+    ),
+    "reminder.revisit_overdue": Text(
+        "回访逾期 {days} 天: 今天致电", "revisit {days} days overdue: call today"
+    ),
+    "reminder.upsell": Text(
+        "成交 {days} 天: 挖掘二次需求, 适时二次营销", "won {days} days ago: look for a second sale"
+    ),
+    "reminder.important_day": Text(
+        "{day:%m-%d} {what}: 发短信或致电问候", "{day:%m-%d} {what}: send greetings"
+    ),
+    "reminder.recycle_warning": Text(
+        "{days} 天未跟进: {left} 天内不跟进, {day} 自动回收到资源库",
+        "{days} days without activity: follow up within {left} days or it returns to the pool "
+        "on {day}",
+    ),
+    # {reason}: the recycle's log reason (log.reason.idle, or as the PoolLog holds it)
+    "reminder.recycled": Text(
+        "{day} 已自动回收 (原负责人 {owner}, {reason}): 可重新领取",
+        "recycled on {day} (was {owner}, {reason}): free to claim",
+    ),
     # ---- the demo's own rows ----
     # the demo's history says "first sync: adopted" in English where the engine writes
     # log.reason.first_sync; kept as it was (a refactoring changes no output)
@@ -626,7 +688,10 @@ class Said:
     params: tuple[tuple[str, object], ...] = ()
 
     def render(self, lang: str) -> str:
-        return TEXTS[self.code].of(lang).format(**dict(self.params))
+        """The text in `lang`; a parameter that is a Said itself (a log reason quoted in a
+        reminder) is rendered first."""
+        params = {k: v.render(lang) if v.__class__ is Said else v for k, v in self.params}
+        return TEXTS[self.code].of(lang).format(**params)
 
 
 def say(code: str, /, **params: object) -> Said:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -19,8 +20,15 @@ from click.testing import CliRunner
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from openpyxl.workbook.workbook import Workbook
 
+from funnel_sync import parse
 from funnel_sync.cli import main
-from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS
+from funnel_sync.config import Config
+from funnel_sync.logs import PoolState, StageState
+from funnel_sync.model import Activity, Customer, Evidence, Opportunity, Rep, Source
+from funnel_sync.read import Book, SheetLayout
+from funnel_sync.rules import Context, build_context
+from funnel_sync.schema import ACTIVITIES, OPPORTUNITIES, POOL, REPS, SHEETS, Kind
+from funnel_sync.texts import Said
 
 
 def _corpus() -> Path:
@@ -344,3 +352,155 @@ def act(**values: Any) -> dict[str, Any]:
         "hours": 0.5,
         **values,
     }
+
+
+# ---- the rules without a workbook: a Book from literal rows, a Context on it ----
+
+_PARSE_KIND: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TEXT: parse.parse_text,
+    Kind.DATE: parse.parse_date,
+    Kind.DATETIME: parse.parse_date,
+    Kind.MONTH_DAY: parse.parse_month_day,
+    Kind.STAGE: parse.parse_stage,
+    Kind.BOOL: parse.parse_bool,
+    Kind.AMOUNT: parse.parse_amount,
+    Kind.HOURS: parse.parse_hours,
+    Kind.INT: lambda v: None if v is None else int(v),
+    Kind.KIND: parse.parse_kind,
+    Kind.REGIONS: parse.parse_regions,
+}
+
+
+def _typed(spec_key: str, row: Row | tuple[Any, ...], source: Source) -> Any:
+    """A model row from a dict by field (values as a user types them, parsed as the reader
+    would), or a model row given as is, placed at `source`."""
+    if isinstance(row, tuple):  # Customer(...), Opportunity(...): only moved to its row
+        return row._replace(source=source)  # type: ignore[attr-defined]
+    spec = SPECS[spec_key]
+    unknown = set(row) - {c.field for c in spec.columns}
+    if unknown:
+        raise KeyError(f"{spec_key}: no such fields {sorted(unknown)}")
+    v: dict[str, Any] = {}
+    for col in spec.columns:
+        value = _PARSE_KIND[col.kind](row.get(col.field))
+        if isinstance(value, parse.Invalid):
+            raise ValueError(f"{spec_key}.{col.field}: {row.get(col.field)!r} is not readable")
+        v[col.field] = value
+    if spec_key == "pool":
+        released = v["owner"] in ("释放", "release")
+        return Customer(
+            source,
+            v["customer_id"] or "",
+            v["name"],
+            v["region"],
+            None if released else v["owner"],
+            v["industry"],
+            v["contact"],
+            v["phone"],
+            v["contact_birthday"],
+            v["anniversary"],
+            v["lead_source"],
+            bool(v["locked"]),
+            released,
+            v["claimed_on"],
+            v["released_on"],
+        )
+    if spec_key == "opportunities":
+        evidence = Evidence(*(bool(v[f]) for f in Evidence._fields))
+        fields = [f for f in Opportunity._fields if f not in ("source", "evidence")]
+        values = {f: v[f] for f in fields}
+        values["opportunity_id"] = values["opportunity_id"] or ""
+        return Opportunity(source, evidence=evidence, **values)
+    if spec_key == "activities":
+        return Activity(source, *(v[f] for f in Activity._fields[1:]))
+    regions, all_regions = v["regions"] or (frozenset(), False)
+    return Rep(
+        source,
+        v["name"] or "",
+        v["email"],
+        regions,
+        all_regions,
+        v["start_date"],
+        v["annual_quota"],
+        bool(v["manager"]),
+        v["training_end"],
+    )
+
+
+def book_of(
+    *,
+    pool: Sequence[Row | tuple[Any, ...]] = POOL_OK,
+    opportunities: Sequence[Row | tuple[Any, ...]] = (),
+    activities: Sequence[Row | tuple[Any, ...]] = (),
+    reps: Sequence[Row | tuple[Any, ...]] = REPS_OK,
+    lang: str = "zh",
+) -> Book:
+    """The parsed Book of a ledger holding these rows, without a file: each sheet named and
+    laid out as write_ledger writes it (every schema column, header on row 1, data from row
+    2 in the order given), so a rule's problems point at the cells they would in Excel.
+
+    Rows are dicts by field, as write_ledger takes them (values as typed: "D", "是", "华东,华南",
+    dates), or Customer/Opportunity/Activity/Rep values (their Source is set to their row)."""
+    given = {"pool": pool, "opportunities": opportunities, "activities": activities, "reps": reps}
+    typed: dict[str, tuple[Any, ...]] = {}
+    layouts: dict[str, SheetLayout] = {}
+    for spec in SHEETS:
+        title = spec.title(lang)
+        rows = given.get(spec.key, ())
+        typed[spec.key] = tuple(
+            _typed(spec.key, row, Source(title, k)) for k, row in enumerate(rows, 2)
+        )
+        columns = {c.field: i for i, c in enumerate(spec.columns, 1)}
+        layouts[spec.key] = SheetLayout(spec, title, 1, columns, len(columns), 1 + len(rows))
+    return Book(
+        Path("literal-rows.xlsx"),
+        typed["pool"],
+        typed["opportunities"],
+        typed["activities"],
+        typed["reps"],
+        layouts,
+        tuple(spec.title(lang) for spec in SHEETS),
+        False,
+        row_numbers={key: list(range(2, 2 + len(rows))) for key, rows in typed.items()},
+    )
+
+
+def settings(**sections: Mapping[str, Any]) -> Config:
+    """The default Config with some settings changed, by section: settings(pool={"enforce":
+    "revert"}, general={"language": "en"})."""
+    cfg = Config()
+    changed = {
+        name: dataclasses.replace(getattr(cfg, name), **values) for name, values in sections.items()
+    }
+    return dataclasses.replace(cfg, **changed)
+
+
+def context_of(
+    book: Book,
+    *,
+    today: str | dt.date = TODAY,
+    cfg: Config | None = None,
+    pool_log: Sequence[Sequence[Any]] = (),
+    stage_log: Sequence[Sequence[Any]] = (),
+) -> Context:
+    """What the rules read for a sync of `book` on `today`; the logs as rows in their sheets'
+    column order (PoolLog: time, customer, action, rep, reason, old value; StageLog: time,
+    opportunity, from, to, result, reason, owner). No log rows: a first sync."""
+    day = dt.date.fromisoformat(today) if isinstance(today, str) else today
+    return build_context(
+        book,
+        cfg or settings(general={"language": _lang(book)}),
+        day,
+        dt.datetime.combine(day, dt.time()),
+        PoolState.from_rows([list(r) for r in pool_log]),
+        StageState.from_rows([list(r) for r in stage_log]),
+    )
+
+
+def rendered(said: Said | str, lang: str = "zh") -> str:
+    """A rule's text as the plan writes it: a Said rendered in `lang`, a str as it is."""
+    return said if isinstance(said, str) else said.render(lang)
+
+
+def _lang(book: Book) -> str:
+    return "zh" if book.layouts["pool"].name == POOL.title("zh") else "en"

@@ -1,129 +1,114 @@
-"""The public pool: claims, releases, transfers and automatic recycling (SPEC §4)."""
+"""The public pool: owners adopted, released, transferred and claimed (SPEC §4). The recycling
+of idle customers is rules/recycling.py, the claim checks rules/claims.py.
+
+In the order they depend on each other: `owner_counts` from the PoolLog, `ownership` (every
+change the team typed but the claims), recycling, then `claiming`: the cap and the daily limit
+count the owners as they stand after today's releases, transfers and recycles, as a re-sync
+the same day will."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
-from funnel_sync.logs import POOL_ACTIONS, label
-from funnel_sync.model import Customer, Stage
-from funnel_sync.plan import CellValue
+from funnel_sync.model import Customer
 from funnel_sync.problems import Problem
-from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
-from funnel_sync.schema import POOL, REPS
+from funnel_sync.rules.claims import refusal
+from funnel_sync.rules.context import Context
+from funnel_sync.rules.counts import OwnerCounts
+from funnel_sync.rules.decisions import (
+    Claim,
+    Claims,
+    Ownership,
+    PoolEntry,
+    StageDecisions,
+)
+from funnel_sync.schema import POOL
+from funnel_sync.texts import say
 
-KEY = POOL.key
 NOTICE_DAYS = 7  # recycles, transfers and reverts are noted on the pool row for a week
 
 
-def _owned_counts(ctx: Context, out: Outcome) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    won = frozenset() if ctx.cfg.pool.won_counts_toward_cap else out.won_customers
-    for cid, owner in ctx.pool_state.owner.items():
-        if owner and cid in ctx.customers and cid not in won:
-            counts[owner] += 1
-    return counts
+def owner_counts(ctx: Context, stages: StageDecisions) -> OwnerCounts:
+    """The customers each rep owns as the PoolLog says (won ones only if they count toward
+    the cap), and the claims it holds for today."""
+    won = frozenset() if ctx.cfg.pool.won_counts_toward_cap else stages.won_customers
+    state = ctx.pool_state
+    return OwnerCounts.from_log(state.owner, ctx.customers, won, state.claims, ctx.today)
 
 
-def ownership(ctx: Context, out: Outcome) -> None:
+def ownership(ctx: Context, counts: OwnerCounts) -> Ownership:
     """Compare each customer's typed owner with the owner the engine last confirmed."""
-    out.won_customers = won_customers(ctx, out)
-    owned = _owned_counts(ctx, out)
-    # A customer that recycling returns to the pool today no longer counts toward its
-    # owner's cap: else a claim refused now would be accepted by a re-sync the same day.
-    for cid, c in ctx.customers.items():
-        known = ctx.pool_state.owner.get(cid)
-        if known and c.owner == known:
-            idleness = _idleness(ctx, out, c, known)
-            if idleness is not None and idleness[0] > idleness[1]:
-                owned[known] -= 1
-    claims_today: Counter[str] = Counter()
-    claims: list[Customer] = []
+    owners: dict[str, str | None] = {}
+    transferred: set[str] = set()
+    released: set[str] = set()
+    claims: list[Claim] = []
+    writes: dict[int, str | None] = {}
+    log: list[PoolEntry] = []
+    problems: list[Problem] = []
+    n: Counter[str] = Counter()
     revert = ctx.cfg.pool.enforce == "revert"
     for cid, c in ctx.customers.items():
         typed = c.owner
         known_before = cid in ctx.pool_state.owner
         known = ctx.pool_state.owner.get(cid)
         row = c.source.row
-        out.cells[(KEY, "claimed_on")][row] = c.claimed_on
-        out.cells[(KEY, "released_on")][row] = c.released_on
         if not known_before and typed is None:
-            out.owners[cid] = None
+            owners[cid] = None
             continue
         if not known_before and ctx.first_sync:  # adopted as found, never rejected
-            _log(ctx, out, c, "adopt", typed, ctx.text("首次同步: 按现状接管", "first sync"), "")
-            out.owners[cid] = typed
-            out.counts["owners_adopted"] += 1
+            log.append(PoolEntry(cid, "adopt", typed, say("log.reason.owner_first_sync"), None))
+            owners[cid] = typed
+            n["owners_adopted"] += 1
             continue
         if known_before and typed == known:
-            out.owners[cid] = known
-            _notices(ctx, out, c)
+            owners[cid] = known
+            problems.extend(_notices(ctx, c))
             continue
         if typed is None:  # released (cleared, or 释放 typed)
-            _log(ctx, out, c, "release", known, ctx.text("销售释放", "released by rep"), known)
-            out.cells[(KEY, "released_on")][row] = ctx.today
-            out.owners[cid] = None
-            if known:
-                owned[known] -= 1
-            out.counts["releases"] += 1
+            log.append(PoolEntry(cid, "release", known, say("log.reason.released"), known))
+            released.add(cid)
+            owners[cid] = None
+            counts.release(known)
+            n["releases"] += 1
             continue
         if known:  # one rep to another
             if revert:
-                out.owner_writes[row] = known
-                _log(ctx, out, c, "revert", known, ctx.text("转移未经确认", "unconfirmed"), typed)
-                out.problems.append(
+                writes[row] = known
+                log.append(
+                    PoolEntry(cid, "revert", known, say("log.reason.transfer_unconfirmed"), typed)
+                )
+                problems.append(
                     ctx.problem(POOL, row, "owner", "owner-reverted", old=known, attempted=typed)
                 )
-                out.owners[cid] = known
-                out.counts["reverts"] += 1
+                owners[cid] = known
+                n["reverts"] += 1
                 continue
-            _log(ctx, out, c, "transfer", typed, ctx.text("转移, 待经理确认", "to confirm"), known)
-            out.problems.append(
+            log.append(
+                PoolEntry(cid, "transfer", typed, say("log.reason.transfer_to_confirm"), known)
+            )
+            problems.append(
                 ctx.problem(POOL, row, "owner", "transfer-flagged", old=known, new=typed)
             )
-            out.cells[(KEY, "claimed_on")][row] = ctx.today
-            out.claimed[cid] = ctx.today
-            out.owners[cid] = typed
-            owned[known] -= 1
-            owned[typed] += 1
-            out.counts["transfers"] += 1
+            transferred.add(cid)
+            owners[cid] = typed
+            counts.transfer(known, typed)
+            n["transfers"] += 1
             continue
-        claims.append(c)  # judged below, once every other change of owner is counted
-    # Claims last, in row order: the cap and the daily limit count the owners as they stand
-    # after today's releases, transfers and recycles, as a re-sync the same day will.
-    for c in claims:
-        typed, row = c.owner, c.source.row
-        assert typed is not None
         # a claim: an unowned customer (or a new row) now carries a rep's name
-        refusal = _refuse_claim(ctx, c, typed, owned, claims_today)
-        if refusal is None:
-            _log(ctx, out, c, "claim", typed, "", "")
-            out.cells[(KEY, "claimed_on")][row] = ctx.today
-            out.claimed[c.customer_id] = ctx.today
-            out.owners[c.customer_id] = typed
-            owned[typed] += 1
-            claims_today[typed] += 1
-            out.counts["claims"] += 1
-            continue
-        out.problems.append(refusal)
-        out.counts["claims_rejected"] += 1
-        out.owners[c.customer_id] = None
-        if ctx.pool_state.last_rejected.get(c.customer_id) != typed:
-            _log(ctx, out, c, "claim-rejected", typed, refusal.message, typed)
-        if revert:
-            out.owner_writes[row] = None
-            _log(ctx, out, c, "revert", None, ctx.text("领取未通过", "claim refused"), typed)
-            out.problems.append(ctx.problem(POOL, row, "owner", "owner-cleared", attempted=typed))
-            out.counts["reverts"] += 1
+        owners[cid] = None  # until the claim is judged
+        claims.append(Claim(c, typed))
+    return Ownership(
+        owners, frozenset(transferred), frozenset(released), claims, writes, log, problems, n
+    )
 
 
-def _notices(ctx: Context, out: Outcome, c: Customer) -> None:
+def _notices(ctx: Context, c: Customer) -> list[Problem]:
     """A transfer stays flagged, and a revert explained, for a week after the event: derived
     from the PoolLog, so a re-sync the same day writes the same 校验."""
-    row, cid = c.source.row, c.customer_id
+    row, cid, found = c.source.row, c.customer_id, []
     transfer = ctx.pool_state.transfers.get(cid)
     if transfer and (ctx.today - transfer[0]).days <= NOTICE_DAYS:
-        out.problems.append(
+        found.append(
             ctx.problem(POOL, row, "owner", "transfer-flagged", old=transfer[1], new=transfer[2])
         )
     reverted = ctx.pool_state.reverted.get(cid)
@@ -135,178 +120,36 @@ def _notices(ctx: Context, out: Outcome, c: Customer) -> None:
             )
         else:
             problem = ctx.problem(POOL, row, "owner", "owner-cleared", attempted=attempted)
-        out.problems.append(problem)
-
-
-def _refuse_claim(
-    ctx: Context, c: Customer, rep_name: str, owned: Counter[str], claims_today: Counter[str]
-) -> Problem | None:
-    row, pool = c.source.row, ctx.cfg.pool
-    rep = ctx.reps.get(rep_name)
-    if rep is None:
-        reps = ctx.cfg.sheet_title(REPS)
-        return ctx.problem(POOL, row, "owner", "claim-unknown-rep", value=rep_name, reps=reps)
-    if not c.region:
-        return ctx.problem(
-            POOL, row, "owner", "claim-no-region", header=ctx.cfg.header(POOL, "region")
-        )
-    if not rep.covers(c.region):
-        regions = "、".join(sorted(rep.regions)) or "-"
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-outside-region",
-            rep=rep_name,
-            regions=regions,
-            region=c.region,
-        )
-    if owned[rep_name] >= pool.max_owned_per_rep:
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-over-cap",
-            rep=rep_name,
-            owned=owned[rep_name],
-            cap=pool.max_owned_per_rep,
-        )
-    claimed = ctx.pool_state.claims.get((rep_name, ctx.today), 0) + claims_today[rep_name]
-    if claimed >= pool.max_claims_per_day:
-        return ctx.problem(
-            POOL,
-            row,
-            "owner",
-            "claim-over-daily-limit",
-            rep=rep_name,
-            claimed=claimed,
-            limit=pool.max_claims_per_day,
-        )
-    released = ctx.pool_state.released.get((c.customer_id, rep_name))
-    if released is not None:
-        until = released + dt.timedelta(days=pool.reclaim_cooldown_days)
-        if ctx.today < until:
-            return ctx.problem(
-                POOL,
-                row,
-                "owner",
-                "claim-cooldown",
-                rep=rep_name,
-                released=released.isoformat(),
-                until=until.isoformat(),
-            )
-    return None
-
-
-def recycling(ctx: Context, out: Outcome) -> None:
-    """Customers whose owner logged no activity with them for too long return to the pool;
-    the owner is warned `warn_before_recycle_days` ahead."""
-    pool = ctx.cfg.pool
-    out.won_customers = won_customers(ctx, out)
-    for cid, c in ctx.customers.items():
-        owner = out.owners.get(cid)
-        if not owner:
-            recycled = ctx.pool_state.recycled.get(cid)
-            if recycled and (ctx.today - recycled[0]).days <= NOTICE_DAYS:
-                out.reminders[(KEY, c.source.row)].append(_recycled_text(ctx, *recycled))
-            continue
-        idleness = _idleness(ctx, out, c, owner)
-        if idleness is None:
-            continue
-        idle, limit, start, top = idleness
-        row = c.source.row
-        if idle > limit:
-            out.owner_writes[row] = None
-            reason = ctx.text(
-                "{n} 天无跟进 (上限 {limit} 天)",
-                "{n} days without activity (limit {limit})",
-                n=idle,
-                limit=limit,
-            )
-            _log(ctx, out, c, "recycle", owner, reason, owner)
-            out.cells[(KEY, "released_on")][row] = ctx.today
-            out.owners[cid] = None
-            out.reminders[(KEY, row)].append(_recycled_text(ctx, ctx.today, owner, reason))
-            out.counts["recycles"] += 1
-        elif idle >= limit - pool.warn_before_recycle_days:
-            left = limit - idle
-            when = ctx.days.add(start, limit + 1)
-            text = ctx.text(
-                "{n} 天未跟进: {left} 天内不跟进, {d} 自动回收到资源库",
-                "{n} days without activity: follow up within {left} days or it returns to the "
-                "pool on {d}",
-                n=idle,
-                left=left,
-                d=when.isoformat(),
-            )
-            out.reminders[(KEY, row)].append(text)
-            out.today.append(TodayItem(owner, top, "recycle-warning", 0, c, None, text))
-            out.counts["recycle_warnings"] += 1
-
-
-def _idleness(
-    ctx: Context, out: Outcome, c: Customer, owner: str
-) -> tuple[int, int, dt.date, Stage | None] | None:
-    """(days idle, the limit for its highest open class, idle since, that class) of an owned
-    customer; None for one never recycled (locked, or with a won opportunity)."""
-    cid = c.customer_id
-    if c.locked or cid in out.won_customers:
-        return None
-    known = out.idleness.get(cid)
-    if known is not None and known[0] == owner and cid not in out.claimed:
-        return known[1:]
-    stages = [
-        out.confirmed[o.opportunity_id]
-        for o in ctx.by_customer.get(cid, ())
-        if o.opportunity_id in out.confirmed and out.confirmed[o.opportunity_id].is_open
-    ]
-    top = max(stages) if stages else None
-    limit = ctx.cfg.pool.recycle_after_days[top.key if top is not None else "none"]
-    start = _idle_since(ctx, out, c, owner)
-    found = ctx.days.between(start, ctx.today), limit, start, top
-    out.idleness[cid] = (owner, *found)
+        found.append(problem)
     return found
 
 
-def _recycled_text(ctx: Context, day: dt.date, owner: str, reason: str) -> str:
-    return ctx.text(
-        "{d} 已自动回收 (原负责人 {o}, {r}): 可重新领取",
-        "recycled on {d} (was {o}, {r}): free to claim",
-        d=day.isoformat(),
-        o=owner,
-        r=reason,
-    )
-
-
-def _idle_since(ctx: Context, out: Outcome, c: Customer, owner: str) -> dt.date:
-    """The later of the owner's last activity with the customer and the claim (or transfer)
-    date; for an owner adopted on a first sync, the last activity alone, and only with no
-    activity at all the adoption date (a grace period rather than an instant recycle)."""
-    cid = c.customer_id
-    touched = ctx.customer_touch.get((cid, owner))
-    claimed = out.claimed.get(cid) or ctx.pool_state.claimed.get(cid)
-    candidates = [d for d in (touched, claimed) if d is not None]
-    if candidates:
-        return max(candidates)
-    return ctx.pool_state.adopted.get(cid, ctx.today)
-
-
-def _log(
-    ctx: Context,
-    out: Outcome,
-    c: Customer,
-    action: str,
-    rep: str | None,
-    reason: str,
-    old: CellValue,
-) -> None:
-    out.pool_log.append(
-        [
-            ctx.stamp(),
-            c.customer_id,
-            label(POOL_ACTIONS, action, ctx.lang),
-            rep or "",
-            reason,
-            old or "",
-        ]
-    )
+def claiming(ctx: Context, ownership: Ownership, counts: OwnerCounts) -> Claims:
+    """The waiting claims in row order, each accepted unless a claim check refuses it. Run
+    after recycling: `counts` then holds the owners as they stand after every other change."""
+    accepted: dict[str, str] = {}
+    writes: dict[int, str | None] = {}
+    log: list[PoolEntry] = []
+    problems: list[Problem] = []
+    n: Counter[str] = Counter()
+    revert = ctx.cfg.pool.enforce == "revert"
+    for claim in ownership.claims:
+        c, rep = claim
+        cid, row = c.customer_id, c.source.row
+        refused = refusal(ctx, claim, counts)
+        if refused is None:
+            log.append(PoolEntry(cid, "claim", rep, "", None))
+            accepted[cid] = rep
+            counts.claim(rep)
+            n["claims"] += 1
+            continue
+        problems.append(refused)
+        n["claims_rejected"] += 1
+        if ctx.pool_state.last_rejected.get(cid) != rep:
+            log.append(PoolEntry(cid, "claim-rejected", rep, refused.message, rep))
+        if revert:
+            writes[row] = None
+            log.append(PoolEntry(cid, "revert", None, say("log.reason.claim_refused"), rep))
+            problems.append(ctx.problem(POOL, row, "owner", "owner-cleared", attempted=rep))
+            n["reverts"] += 1
+    return Claims(accepted, writes, log, problems, n)

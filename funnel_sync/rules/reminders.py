@@ -1,172 +1,149 @@
-"""Reminders: contact cadence, overdue and stalled opportunities, won customers' care (SPEC §4)."""
+"""Reminders: contact cadence, overdue and stalled opportunities, won customers' care (SPEC §4).
+
+The cadence itself (due dates, overdue days, days in stage, stalled) is rules/cadence.py and the
+important days rules/occasions.py, which the report calls too; this module turns their verdicts
+into the 提醒 notes and the Today items."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from operator import attrgetter
 
 from funnel_sync.model import Customer, Opportunity, Stage
-from funnel_sync.rules import Context, Outcome, TodayItem, won_customers
-from funnel_sync.rules.cadence import follow_up_rule
+from funnel_sync.rules.cadence import FollowUp, follow_up_rule
+from funnel_sync.rules.context import Context
+from funnel_sync.rules.decisions import Cadence, PoolDecisions, Reminders, StageDecisions, TodayItem
 from funnel_sync.rules.occasions import customer_days, what
 from funnel_sync.schema import OPPORTUNITIES, POOL
+from funnel_sync.texts import Said, say
 
 OPPS, CUSTOMERS = OPPORTUNITIES.key, POOL.key
 
-# What the seed prescribes to move an opportunity to the next layer.
+DUE = say("reminder.contact_due")
+REVISIT = say("reminder.revisit_due")
+#: What the seed prescribes to move an opportunity of each open class to the next.
 ADVICE = {
-    Stage.D: ("核实需求, 约到有影响力的人", "verify the need and reach someone of influence"),
-    Stage.C: ("发送行业资讯和活动, 推动报价", "share industry news and offers; get to a quote"),
-    Stage.B: (
-        "明确决策流程和预算, 发送方案",
-        "pin down decision makers and budget; send the proposal",
-    ),
-    Stage.A: ("跟进合同和回款", "chase the contract and the payment"),
+    Stage.D: say("reminder.advice.d"),
+    Stage.C: say("reminder.advice.c"),
+    Stage.B: say("reminder.advice.b"),
+    Stage.A: say("reminder.advice.a"),
 }
 
 
-def contact_cadence(ctx: Context, out: Outcome) -> None:
-    """last_contact, next_contact_due, overdue_days, days_in_stage (rules/cadence.py: the
-    report lists the same), and the reminder texts and Today items they call for."""
+def contact_cadence(ctx: Context, stages: StageDecisions) -> Cadence:
+    """The follow-up of every opportunity counted at an open or won class (rules/cadence.py:
+    the report lists the same), and the notes and Today items it calls for."""
     follow_up = follow_up_rule(ctx.cfg, ctx.days)
-    advice = {stage: zh if ctx.lang == "zh" else en for stage, (zh, en) in ADVICE.items()}
     today = ctx.today
-    in_stage_cells = out.cells[(OPPS, "days_in_stage")]
-    last_cells = out.cells[(OPPS, "last_contact")]
-    due_cells = out.cells[(OPPS, "next_contact_due")]
-    overdue_cells = out.cells[(OPPS, "overdue_days")]
-    entered_on = out.entered
-    customer_of, today_list, reminders = ctx.customers.get, out.today, out.reminders
-    due_text = ctx.text("今天应联系", "contact due today")
-    overdue_note = ctx.template("逾期 {n} 天未联系: 今天联系", "{n} days overdue: contact today")
-    stalled_note = ctx.template(
-        "在 {s} 停留 {n} 天 (计划 {t} 天): {a}", "{n} days in {s} (plan {t}): {a}"
-    )
-    passed_note = ctx.template(
-        "计划进阶日 {d} 已过: 推进或更新计划", "planned advance {d} has passed: move it or re-plan"
-    )
+    confirmed, entered_on, customer_of = stages.confirmed, stages.entered, ctx.customers.get
+    follow_ups: dict[str, FollowUp] = {}
+    notes: dict[tuple[str, int], list[Said]] = {}
+    items: list[TodayItem] = []
+    counts: Counter[str] = Counter()
     overdue, stalled = 0, 0
     opps = ctx.opportunities
     ids = list(map(attrgetter("opportunity_id"), opps))
-    columns = zip(opps, map(out.confirmed.get, ids), ctx.touches.last_contacts(opps), strict=True)
+    columns = zip(opps, map(confirmed.get, ids), ctx.touches.last_contacts(opps), strict=True)
     for o, stage, last in columns:
-        row = o.source.row
         if stage is None or stage is Stage.LOST:
-            in_stage_cells[row] = last_cells[row] = due_cells[row] = overdue_cells[row] = None
             continue
-        entered = entered_on[o.opportunity_id]
+        oid, entered = o.opportunity_id, entered_on[o.opportunity_id]
         f = follow_up(stage, entered, last, o.planned_advance)
-        late = f.overdue
-        in_stage_cells[row] = f.in_stage
-        last_cells[row] = last
-        due_cells[row] = f.due
-        overdue_cells[row] = late or None
+        follow_ups[oid] = f
         owner = o.owner or ""
         customer = customer_of(o.customer_id or "")
         if stage is Stage.WON:
-            _won(ctx, out, o, customer, f.due, late, entered)
+            _won(ctx, stages, o, customer, f, entered, notes, items, counts)
             continue
-        notes: list[str] = []  # joined to the row's other reminders only if any
+        row_notes: list[Said] = []
+        late = f.overdue
         if late:
-            text = overdue_note(n=late)
-            notes.append(text)
-            today_list.append(
-                TodayItem(owner, stage, "overdue", late, customer, o.opportunity_id, text)
-            )
+            note = say("reminder.contact_overdue", days=late)
+            row_notes.append(note)
+            items.append(TodayItem(owner, stage, "overdue", late, customer, oid, note))
             overdue += 1
         elif f.due == today:
-            notes.append(due_text)
-            today_list.append(
-                TodayItem(owner, stage, "due", 0, customer, o.opportunity_id, due_text)
-            )
+            row_notes.append(DUE)
+            items.append(TodayItem(owner, stage, "due", 0, customer, oid, DUE))
         if f.stall is not None:
             if f.stall == "over-target":
-                text = stalled_note(s=stage.code, n=f.in_stage, t=f.target, a=advice[stage])
+                note = say(
+                    "reminder.stalled",
+                    stage=stage.code,
+                    days=f.in_stage,
+                    target=f.target,
+                    advice=ADVICE[stage],
+                )
             else:
-                assert o.planned_advance is not None
-                text = passed_note(d=o.planned_advance.isoformat())
-            notes.append(text)
-            today_list.append(
-                TodayItem(owner, stage, "stalled", 0, customer, o.opportunity_id, text)
-            )
+                note = say("reminder.plan_passed", day=o.planned_advance)
+            row_notes.append(note)
+            items.append(TodayItem(owner, stage, "stalled", 0, customer, oid, note))
             stalled += 1
-        if notes:
-            reminders[(OPPS, row)].extend(notes)
-    for key, n in (("overdue", overdue), ("stalled", stalled)):
-        if n:
-            out.counts[key] += n
+        if row_notes:
+            notes[(OPPS, o.source.row)] = row_notes
+    counts.update(overdue=overdue, stalled=stalled)
+    return Cadence(follow_ups, Reminders(notes, items, counts))
 
 
 def _won(
     ctx: Context,
-    out: Outcome,
+    stages: StageDecisions,
     o: Opportunity,
     customer: Customer | None,
-    due: dt.date,
-    overdue: int,
+    f: FollowUp,
     won_on: dt.date,
+    notes: dict[tuple[str, int], list[Said]],
+    items: list[TodayItem],
+    counts: Counter[str],
 ) -> None:
-    notes = out.reminders[(OPPS, o.source.row)]
-    owner = o.owner or ""
-    if due <= ctx.today:
-        text = ctx.text("每月回访: 今天致电回访, 及时解决问题", "monthly revisit: call today")
-        if overdue:
-            text = ctx.text(
-                "回访逾期 {n} 天: 今天致电", "revisit {n} days overdue: call today", n=overdue
-            )
-        notes.append(text)
-        out.today.append(
-            TodayItem(
-                owner,
-                Stage.WON,
-                "overdue" if overdue else "due",
-                overdue,
-                customer,
-                o.opportunity_id,
-                text,
-            )
-        )
-        out.counts["revisits"] += 1
+    """A monthly revisit when it is due, and an upsell prompt a while after the win."""
+    row_notes: list[Said] = []
+    owner, oid = o.owner or "", o.opportunity_id
+    if f.due <= ctx.today:
+        note = say("reminder.revisit_overdue", days=f.overdue) if f.overdue else REVISIT
+        row_notes.append(note)
+        urgency = "overdue" if f.overdue else "due"
+        items.append(TodayItem(owner, Stage.WON, urgency, f.overdue, customer, oid, note))
+        counts["revisits"] += 1
     since = ctx.days.between(won_on, ctx.today)
     has_open = any(
-        out.confirmed.get(x.opportunity_id, Stage.LOST).is_open
+        stages.confirmed.get(x.opportunity_id, Stage.LOST).is_open
         for x in ctx.by_customer.get(o.customer_id or "", ())
     )
     if since >= ctx.cfg.reminders.upsell_after_days and not has_open:
-        text = ctx.text(
-            "成交 {n} 天: 挖掘二次需求, 适时二次营销",
-            "won {n} days ago: look for a second sale",
-            n=since,
-        )
-        notes.append(text)
-        out.today.append(TodayItem(owner, Stage.WON, "upsell", 0, customer, o.opportunity_id, text))
-        out.counts["upsells"] += 1
+        note = say("reminder.upsell", days=since)
+        row_notes.append(note)
+        items.append(TodayItem(owner, Stage.WON, "upsell", 0, customer, oid, note))
+        counts["upsells"] += 1
+    if row_notes:
+        notes[(OPPS, o.source.row)] = row_notes
 
 
-def important_days(ctx: Context, out: Outcome) -> None:
-    """Birthdays, company anniversaries and public holidays ahead, for won customers."""
+def important_days(ctx: Context, stages: StageDecisions, pool: PoolDecisions) -> Reminders:
+    """Birthdays, company anniversaries and public holidays ahead (rules/occasions.py), for
+    won customers: a greeting for their owner."""
     ahead = ctx.cfg.reminders.lookahead_days
     holidays = ctx.days.holidays_within(ahead)
     last = ctx.today + dt.timedelta(days=ahead)
-    confirmed, with_won = out.confirmed.get, won_customers(ctx, out)
+    confirmed = stages.confirmed.get
+    notes: dict[tuple[str, int], list[Said]] = {}
+    items: list[TodayItem] = []
     for cid, c in ctx.customers.items():
-        if cid not in with_won:  # most customers: no won opportunity to look for
+        if cid not in stages.won_customers:  # most customers: no won opportunity to look for
             continue
         won = [o for o in ctx.by_customer.get(cid, ()) if confirmed(o.opportunity_id) is Stage.WON]
-        owner = out.owners.get(cid) or won[0].owner or ""
+        owner = pool.owners.get(cid) or won[0].owner or ""
+        # named here, in the run's language (occasions.what, the report's too): two events
+        # of one day are listed in the order of their names
         events = [(e.day, what(e, ctx.lang)) for e in customer_days(c, ctx.today, last)]
         events.extend(holidays)
-        for day, text_of_day in sorted(events):
-            text = ctx.text(
-                "{d} {w}: 发短信或致电问候",
-                "{d} {w}: send greetings",
-                d=day.strftime("%m-%d"),
-                w=text_of_day,
-            )
-            out.reminders[(CUSTOMERS, c.source.row)].append(text)
-            out.today.append(
-                TodayItem(
-                    owner, Stage.WON, "important-day", 0, c, None, text, (day - ctx.today).days
-                )
-            )
-            out.counts["important_days"] += 1
+        row_notes: list[Said] = []
+        for day, name in sorted(events):
+            note = say("reminder.important_day", day=day, what=name)
+            row_notes.append(note)
+            ahead_by = (day - ctx.today).days
+            items.append(TodayItem(owner, Stage.WON, "important-day", 0, c, None, note, ahead_by))
+        if row_notes:
+            notes[(CUSTOMERS, c.source.row)] = row_notes
+    return Reminders(notes, items, Counter(important_days=len(items)))
