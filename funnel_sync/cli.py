@@ -255,28 +255,11 @@ def check(path: Path, fmt: str, today: str | None, cfg: Config) -> None:
 
 #: The summary keys `sync` prints as text, in the summary's order: each is `summary.<key>` in
 #: funnel_sync/texts.py; errors and cells_changed are printed even when 0.
-SUMMARY_KEYS = (
-    "adopted",
-    "moves_accepted",
-    "moves_rejected",
-    "owners_adopted",
-    "claims",
-    "claims_rejected",
-    "releases",
-    "transfers",
-    "reverts",
-    "recycles",
-    "recycle_warnings",
-    "overdue",
-    "stalled",
-    "revisits",
-    "upsells",
-    "important_days",
-    "today_items",
-    "errors",
-    "warnings",
-    "cells_changed",
-)
+def summary_keys() -> tuple[str, ...]:
+    """sync's counts (sync.SUMMARY_KEYS, the one list) and the totals after them."""
+    from funnel_sync.sync import SUMMARY_KEYS
+
+    return (*SUMMARY_KEYS, "today_items", "errors", "warnings", "cells_changed")
 
 
 @main.command()
@@ -340,9 +323,9 @@ def sync(path: Path, today: str | None, dry_run: bool, fmt: str, cfg: Config) ->
     else:
         if result.problems:
             click.echo(format_text(result.problems, lang=cfg.lang))
-        lang = cfg.lang
+        lang, printed = cfg.lang, summary_keys()
         for key, value in summary.items():
-            if key in SUMMARY_KEYS and (value or key in ("errors", "cells_changed")):
+            if key in printed and (value or key in ("errors", "cells_changed")):
                 click.echo(f"  {text(f'summary.{key}', lang)}: {value}")
         if dry_run:
             click.echo(text("cli.sync.dry_run", lang))

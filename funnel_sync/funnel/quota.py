@@ -59,18 +59,7 @@ def rep_scope(m: Measures, rep: Rep, scope: Scope, tb: Tables, team_tb: Tables) 
             else:
                 chain = chain / r
                 needed[s.key] = math.ceil(chain - 1e-9)
-    coverage = scope.open.weighted / quota if quota else None
-    target = settings.get("pipeline_coverage_pct")
-    pipeline = Pipeline(
-        weighted=scope.open.weighted,
-        open_amount=scope.open.amount,
-        quota=quota,
-        won_ytd=scope.won_ytd,
-        coverage=None if coverage is None else round(coverage, 4),
-        coverage_pct=None if coverage is None else round(100 * coverage, 1),
-        target_pct=target,
-        met=None if target is None or coverage is None else 100 * coverage >= target,
-    )
+    pipeline = _pipeline(scope, quota, settings.get("pipeline_coverage_pct"))
     sizes = LayerSizes(**needed)
     return RepScope.of(
         scope,
@@ -155,22 +144,40 @@ def _alert(
     )
 
 
+def _pipeline(
+    scope: Scope,
+    quota: float,
+    target: float | None,
+    *,
+    reps_met: int | None = None,
+    reps_with_target: int | None = None,
+) -> Pipeline:
+    """The weighted open pipeline of `scope` against `quota` and a coverage target (%)."""
+    coverage = scope.open.weighted / quota if quota else None
+    return Pipeline(
+        weighted=scope.open.weighted,
+        open_amount=scope.open.amount,
+        quota=quota,
+        won_ytd=scope.won_ytd,
+        coverage=None if coverage is None else round(coverage, 4),
+        coverage_pct=None if coverage is None else round(100 * coverage, 1),
+        target_pct=target,
+        met=None if target is None or coverage is None else 100 * coverage >= target,
+        reps_met=reps_met,
+        reps_with_target=reps_with_target,
+    )
+
+
 def team_totals(
     team: Scope, regions: Iterable[Scope], reps: Sequence[RepScope], book: Book
 ) -> tuple[TeamScope, list[RegionScope]]:
     """The team's and the regions' views: the team's quota and coverage from its reps, and
     the alerts of the reps of each (a rep covering every region counts for the team only)."""
     quota = sum(r.quota for r in reps)
-    coverage = team.open.weighted / quota if quota else None
-    pipeline = Pipeline(
-        weighted=team.open.weighted,
-        open_amount=team.open.amount,
-        quota=quota,
-        won_ytd=team.won_ytd,
-        coverage=None if coverage is None else round(coverage, 4),
-        coverage_pct=None if coverage is None else round(100 * coverage, 1),
-        target_pct=None,
-        met=None,
+    pipeline = _pipeline(
+        team,
+        quota,
+        None,
         reps_met=sum(1 for r in reps if r.pipeline.met),
         reps_with_target=sum(1 for r in reps if r.pipeline.met is not None),
     )
